@@ -1,0 +1,69 @@
+"""A speaker-disjoint dev split carved from train, for model selection (never select on test).
+
+Speechocean762 is half children, half adults, and children score differently, so the dev speakers are
+drawn separately from each age group: the dev set then has both, in about the corpus' proportions.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+
+from lmm_apa.data.records import Utterance
+from lmm_apa.errors import DataError
+
+# Speechocean762's speakers are 6-15 or 19+ years old; below 16 is a child.
+CHILD_MAX_AGE = 15
+
+
+def age_group(age: int | None) -> str:
+    if age is None:
+        return "unknown"
+    return "child" if age <= CHILD_MAX_AGE else "adult"
+
+
+def train_dev_split(
+    utts: list[Utterance], dev_fraction: float = 0.1, seed: int = 0
+) -> tuple[list[Utterance], list[Utterance]]:
+    """Split into (train, dev) by speaker, about `dev_fraction` of the utterances in dev.
+
+    Same input and seed give the same split, whatever order the utterances come in; each list keeps
+    the input's order. Within each age group, shuffled speakers go to dev until the group's share of
+    utterances is reached; a group always keeps a speaker in train, and each group with two or more
+    speakers gives at least one to dev.
+    """
+    if not 0.0 < dev_fraction < 1.0:
+        raise ValueError(f"dev_fraction must be in (0, 1), got {dev_fraction}")
+    by_speaker: dict[str, list[Utterance]] = defaultdict(list)
+    for u in utts:
+        if u.speaker is None:
+            raise DataError(f"utterance {u.utt_id} has no speaker: cannot split by speaker")
+        by_speaker[u.speaker].append(u)
+    if len(by_speaker) < 2:
+        raise DataError(f"need at least 2 speakers for a speaker-disjoint split, got {len(by_speaker)}")
+
+    groups: dict[str, list[str]] = defaultdict(list)
+    for spk in sorted(by_speaker):
+        # A speaker's age is the same on all their utterances; the first one stands for all.
+        groups[age_group(by_speaker[spk][0].age)].append(spk)
+
+    rng = random.Random(seed)
+    dev_speakers: set[str] = set()
+    for name in sorted(groups):
+        speakers = groups[name]
+        rng.shuffle(speakers)
+        target = dev_fraction * sum(len(by_speaker[s]) for s in speakers)
+        taken = 0
+        for spk in speakers[:-1]:  # never the whole group: train keeps each age group too
+            n = len(by_speaker[spk])
+            # Stop where adding this speaker would overshoot the target more than stopping undershoots.
+            if taken and taken + n - target > target - taken:
+                break
+            dev_speakers.add(spk)
+            taken += n
+    if not dev_speakers:
+        raise DataError("no age group has two speakers, so none can go to dev without emptying train")
+
+    train = [u for u in utts if u.speaker not in dev_speakers]
+    dev = [u for u in utts if u.speaker in dev_speakers]
+    return train, dev

@@ -1,0 +1,21 @@
+"""Errors a user can cause and fix. The CLI and the web API print these as messages, not tracebacks."""
+
+
+class LmmApaError(Exception):
+    """Base class: anything raised as this is a user-facing problem with a clear message."""
+
+
+class AudioError(LmmApaError):
+    """Audio that cannot be scored: missing, unreadable, empty, silent or too long."""
+
+
+class LexiconError(LmmApaError):
+    """A word that has no pronunciation (not in the dictionary and no letter-to-sound fallback)."""
+
+
+class DataError(LmmApaError):
+    """A corpus folder or predictions file that is missing or malformed."""
+
+
+class ModelError(LmmApaError):
+    """A model part that is missing or does not load (names the part and how to get it)."""

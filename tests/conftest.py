@@ -1,0 +1,28 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _corpus_dir() -> Path:
+    return Path(os.environ.get("LMM_APA_CORPUS", REPO.parent / "shared" / "speechocean762"))
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """The real Speechocean762 train split (../shared/speechocean762 or $LMM_APA_CORPUS)."""
+    d = _corpus_dir()
+    if not (d / "train" / "wav.scp").exists():
+        pytest.skip(f"Speechocean762 not found at {d} (set LMM_APA_CORPUS)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return FIXTURES
