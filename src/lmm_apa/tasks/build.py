@@ -1,0 +1,127 @@
+"""The preference training set: one JSON line per (utterance, task) with prompt, chosen, rejected.
+
+Fields: ``utt_id``, ``audio`` (path), ``task``, ``prompt`` (with the audio placeholder, not
+chat-wrapped), ``chosen`` (the human scores), ``rejected`` (a string; a list of strings when more
+than one rejected answer is asked for).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lmm_apa.data.records import Utterance
+from lmm_apa.errors import DataError
+from lmm_apa.tasks.answer import TASKS, check_task, serialize
+from lmm_apa.tasks.pairs import rejected_answers
+from lmm_apa.tasks.prompts import build_prompt
+
+# dev is the speaker-disjoint model-selection part of train; train-minus-dev is what is left.
+SPLITS: tuple[str, ...] = ("train", "dev", "train-minus-dev")
+
+
+def load_split(data_dir: str | Path, split: str, dev_fraction: float = 0.1, seed: int = 0) -> list[Utterance]:
+    """The utterances of ``split``; ``dev``/``train-minus-dev`` come from ``train_dev_split``."""
+    from lmm_apa.data.speechocean import load_speechocean762
+    from lmm_apa.data.splits import train_dev_split
+
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    utts = load_speechocean762(data_dir, split="train")
+    if split == "train":
+        return utts
+    train, dev = train_dev_split(utts, dev_fraction=dev_fraction, seed=seed)
+    return dev if split == "dev" else train
+
+
+def make_record(utt: Utterance, task: str, n_rejected: int = 1, seed: int = 0) -> dict[str, Any]:
+    """One training example; raises DataError when ``utt`` lacks a score the task needs."""
+    try:
+        chosen = serialize(utt, task)
+        rejected = rejected_answers(utt, task, n=n_rejected, seed=seed)
+    except ValueError as e:
+        raise DataError(f"cannot build a {task} example: {e}") from e
+    return {
+        "utt_id": utt.utt_id,
+        "audio": utt.audio_path,
+        "task": task,
+        "prompt": build_prompt(utt, task),
+        "chosen": chosen,
+        "rejected": rejected[0] if n_rejected == 1 else rejected,
+    }
+
+
+def make_records(
+    utts: Iterable[Utterance], tasks: Sequence[str], n_rejected: int = 1, seed: int = 0
+) -> Iterator[dict[str, Any]]:
+    for task in tasks:
+        check_task(task)
+    for utt in utts:
+        for task in tasks:
+            yield make_record(utt, task, n_rejected, seed)
+
+
+@dataclass
+class BuildSummary:
+    count: int = 0
+    tasks: Counter[str] = field(default_factory=Counter)
+    prompt_chars: int = 0
+    chosen_chars: int = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.count += 1
+        self.tasks[record["task"]] += 1
+        self.prompt_chars += len(record["prompt"])
+        self.chosen_chars += len(record["chosen"])
+
+    @property
+    def mean_prompt_chars(self) -> float:
+        return self.prompt_chars / self.count if self.count else 0.0
+
+    @property
+    def mean_answer_chars(self) -> float:
+        return self.chosen_chars / self.count if self.count else 0.0
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], out: str | Path) -> BuildSummary:
+    """Write ``records`` one per line (written to a temporary name first, so no half file is left)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    summary = BuildSummary()
+    with tmp.open("w", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            summary.add(record)
+    tmp.replace(out)
+    return summary
+
+
+def build_dataset(
+    data_dir: str | Path,
+    out: str | Path,
+    split: str = "train",
+    tasks: Sequence[str] = ("multi",),
+    n_rejected: int = 1,
+    seed: int = 0,
+    limit: int | None = None,
+    dev_fraction: float = 0.1,
+    split_seed: int = 0,
+) -> BuildSummary:
+    """Load ``split``, keep the first ``limit`` utterances, write the JSONL training set.
+
+    ``seed`` seeds the rejected answers; ``dev_fraction``/``split_seed`` the dev split.
+    """
+    if n_rejected < 1:
+        raise DataError(f"--n-rejected must be at least 1, got {n_rejected}")
+    for task in tasks:
+        if task not in TASKS:
+            raise DataError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    utts = load_split(data_dir, split, dev_fraction=dev_fraction, seed=split_seed)
+    if limit is not None:
+        utts = utts[:limit]
+    return write_jsonl(make_records(utts, tasks, n_rejected, seed), out)
