@@ -9,3 +9,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps `lmm-apa` a group of commands even while only one is registered."""

@@ -1,0 +1,87 @@
+"""Predictions files: JSON Lines, one utterance a line, in the corpus schema plus ``utt_id``.
+
+A line is ``Utterance.to_corpus_dict()``: e.g. ``{"utt_id": "000010011", "text": "WE CALL IT BEAR",
+"accuracy": 8, ..., "words": [{"text": "WE", "accuracy": 10, "phones": ["W", "IY0"],
+"phones-accuracy": [2.0, 2.0]}, ...]}``. Fields a model does not predict are left out; the metrics
+skip them. Blank lines are allowed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from lmm_apa.data.records import Utterance, Word
+from lmm_apa.errors import DataError
+
+
+def write_predictions(utts: Iterable[Utterance], path: str | Path) -> Path:
+    """Write one ``to_corpus_dict()`` line per utterance; creates the parent folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for utt in utts:
+            f.write(json.dumps(utt.to_corpus_dict(), ensure_ascii=False) + "\n")
+    return path
+
+
+def _error_text(e: Exception) -> str:
+    if isinstance(e, ValidationError):
+        msg = e.errors()[0]["msg"]
+        return msg.removeprefix("Value error, ")
+    if isinstance(e, KeyError):
+        return f"missing field {e.args[0]!r}"
+    return str(e)
+
+
+def _parse_line(d: Any, where: str) -> Utterance:
+    if not isinstance(d, dict):
+        raise DataError(f"{where}: expected a JSON object, got {type(d).__name__}")
+    uid = d.get("utt_id")
+    if uid is None or str(uid) == "":
+        raise DataError(f"{where}: no 'utt_id'")
+    words = d.get("words", [])
+    if not isinstance(words, list):
+        raise DataError(f"{where}: utterance {uid}: 'words' must be a list")
+    try:
+        return Utterance.from_corpus_dict(d)
+    except (ValidationError, ValueError, KeyError, TypeError) as e:
+        err = e
+    # Locate the offending word so the message names it; sentence-level problems fall through.
+    for i, w in enumerate(words):
+        try:
+            Word.from_corpus_dict(w)
+        except (ValidationError, ValueError, KeyError, TypeError, AttributeError) as e:
+            text = w.get("text") if isinstance(w, dict) else None
+            raise DataError(f"{where}: utterance {uid}, word {i} ({text!r}): {_error_text(e)}") from None
+    raise DataError(f"{where}: utterance {uid}: {_error_text(err)}") from None
+
+
+def read_predictions(path: str | Path) -> dict[str, Utterance]:
+    """Read a predictions file into ``{utt_id: Utterance}``.
+
+    Raises ``DataError`` for a missing file, a line that is not a JSON object (naming the line),
+    a duplicate ``utt_id``, or a score outside its scale (naming the utterance and field).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"predictions file not found: {path}")
+    out: dict[str, Utterance] = {}
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{where}: not valid JSON ({e.msg})") from None
+            utt = _parse_line(d, where)
+            if utt.utt_id in out:
+                raise DataError(f"{where}: duplicate utt_id {utt.utt_id}")
+            out[utt.utt_id] = utt
+    return out

@@ -1,0 +1,106 @@
+"""`lmm-apa evaluate` end to end on real corpus utterances, with predictions made from the labels."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lmm_apa.data.records import SCALES
+from lmm_apa.eval.predictions import write_predictions
+from lmm_apa.eval.report import load_split_labels, spread_sample
+from lmm_apa.interfaces.cli import main
+from lmm_apa.interfaces.cli.app import app
+
+LIMIT = 40
+
+
+def _noisy(utts, seed=0, drop_words_of=None):
+    """Labels + Gaussian noise (clipped to the scales): correlated with the labels, not equal."""
+    rng = np.random.default_rng(seed)
+
+    def jitter(value, gran, aspect, sd):
+        return float(np.clip(value + rng.normal(0, sd), *SCALES[(gran, aspect)]))
+
+    out = []
+    for u in utts:
+        d = u.to_corpus_dict()
+        for a in ("accuracy", "completeness", "fluency", "prosodic", "total"):
+            d[a] = jitter(d[a], "sentence", a, 1.0)
+        for w in d["words"]:
+            for a in ("accuracy", "stress", "total"):
+                w[a] = jitter(w[a], "word", a, 1.5)
+            w["phones-accuracy"] = [jitter(x, "phone", "accuracy", 0.3) for x in w["phones-accuracy"]]
+        if u.utt_id == drop_words_of:
+            d["words"] = d["words"][:1]
+        out.append(type(u).from_corpus_dict(d))
+    return out
+
+
+@pytest.fixture(scope="module")
+def train_sample(corpus_dir):
+    return spread_sample(load_split_labels(corpus_dir, "train"), LIMIT, seed=0)
+
+
+def test_evaluate_noisy_labels_end_to_end(corpus_dir, train_sample, tmp_path):
+    preds = _noisy(train_sample, drop_words_of=train_sample[3].utt_id)
+    # One utterance left out, one predicted that is not in the evaluated sample.
+    n_words_dropped = len(train_sample[3].words) - 1
+    missing_utt = train_sample[0]
+    pfile = write_predictions([p for p in preds if p.utt_id != missing_utt.utt_id], tmp_path / "p.jsonl")
+    with pfile.open("a") as f:
+        f.write(json.dumps({"utt_id": "not-in-split", "text": "HELLO", "accuracy": 5}) + "\n")
+    out = tmp_path / "m.json"
+
+    args = ["evaluate", "--data", str(corpus_dir), "--split", "train", "--limit", str(LIMIT)]
+    args += ["--predictions", str(pfile), "--metrics-out", str(out), "--n-boot", "200"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "phone" in result.output and "accuracy" in result.output
+    assert "1 predicted utterances are not in the evaluated split" in result.output
+
+    m = json.loads(out.read_text())
+    assert m["config"]["split"] == "train" and m["config"]["limit"] == LIMIT
+    assert m["n_utterances"] == LIMIT and m["n_predicted_utterances"] == LIMIT - 1
+    assert m["missing"]["utterances"] == 1
+    assert m["missing"]["words"] == len(missing_utt.words) + n_words_dropped
+    assert m["extra"]["utterances"] == 1
+    for gran, aspect in [("sentence", "accuracy"), ("sentence", "total"), ("word", "accuracy")]:
+        cell = m[gran][aspect]
+        assert 0.6 < cell["pcc"] < 0.999, (gran, aspect, cell)
+        assert cell["pcc_ci"][0] <= cell["pcc"] <= cell["pcc_ci"][1]
+    phone = m["phone"]["accuracy"]
+    assert phone["n"] == sum(len(u.phones) for u in train_sample) - m["missing"]["phones"]
+    assert 0.4 < phone["scc_cap"] < 0.9
+
+
+def test_dev_split_is_the_speaker_disjoint_dev_part(corpus_dir, tmp_path):
+    dev = load_split_labels(corpus_dir, "dev", seed=0)
+    rest = load_split_labels(corpus_dir, "train-minus-dev", seed=0)
+    assert {u.speaker for u in dev}.isdisjoint({u.speaker for u in rest})
+    assert len(dev) + len(rest) == 2500
+    pfile = write_predictions(_noisy(dev[:30]), tmp_path / "p.jsonl")
+    args = ["evaluate", "--data", str(corpus_dir), "--split", "dev", "--predictions", str(pfile)]
+    result = CliRunner().invoke(app, [*args, "--metrics-out", str(tmp_path / "m.json"), "--n-boot", "0"])
+    assert result.exit_code == 0, result.output
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert m["n_utterances"] == len(dev) and m["missing"]["utterances"] == len(dev) - 30
+    assert m["sentence"]["accuracy"]["pcc_ci"] is None  # --n-boot 0: no intervals
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "--predictions is required"),
+        (["--predictions", "nope.jsonl"], "predictions file not found"),
+        (["--predictions", "x.jsonl", "--split", "valid"], "unknown --split 'valid'"),
+    ],
+)
+def test_user_errors_exit_2_with_a_message(corpus_dir, monkeypatch, capsys, extra, message):
+    monkeypatch.setattr(sys, "argv", ["lmm-apa", "evaluate", "--data", str(corpus_dir), *extra])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
