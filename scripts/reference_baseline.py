@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from lmm_apa.eval.predictions import write_predictions
-from lmm_apa.eval.reference import FEATURE_NAMES, ReferencePredictor, extract_features, unlabelled
+from lmm_apa.eval.reference import FEATURE_NAMES, ReferencePredictor, extract_features
 from lmm_apa.eval.report import evaluate_file, load_split_labels
 
 
@@ -32,7 +32,7 @@ def main() -> None:
     train = load_split_labels(args.data, "train-minus-dev", args.dev_fraction, args.seed)
     dev = load_split_labels(args.data, "dev", args.dev_fraction, args.seed)
     # The dev utterances go in without their labels: the predictor cannot peek at them.
-    dev_inputs = [unlabelled(u) for u in dev]
+    dev_inputs = [u.unlabelled() for u in dev]
     train_x = extract_features(train)
     dev_x = extract_features(dev_inputs)
     print(f"features of {len(train)} + {len(dev)} recordings in {time.time() - t0:.1f} s")

@@ -8,7 +8,6 @@ from lmm_apa.eval.reference import (
     ReferencePredictor,
     acoustic_features,
     extract_features,
-    unlabelled,
 )
 
 SR = 16000
@@ -78,7 +77,7 @@ def test_reference_predictor_learns_sentence_and_item_levels():
     utts, feats = _synthetic()
     train, dev = utts[:150], utts[150:]
     model = ReferencePredictor().fit(train, feats[:150])
-    preds = model.predict([unlabelled(u) for u in dev], feats[150:])
+    preds = model.predict([u.unlabelled() for u in dev], feats[150:])
     acc = np.array([u.accuracy for u in dev])
     pacc = np.array([p.accuracy for p in preds])
     assert stats.pearsonr(acc, pacc)[0] > 0.85
@@ -97,9 +96,9 @@ def test_predictions_do_not_depend_on_the_labels_of_what_is_predicted():
     utts, feats = _synthetic()
     model = ReferencePredictor().fit(utts[:150], feats[:150])
     with_labels = model.predict(utts[150:], feats[150:])
-    without = model.predict([unlabelled(u) for u in utts[150:]], feats[150:])
+    without = model.predict([u.unlabelled() for u in utts[150:]], feats[150:])
     assert [u.to_corpus_dict() for u in with_labels] == [u.to_corpus_dict() for u in without]
-    assert unlabelled(utts[0]).words[0].accuracy is None and unlabelled(utts[0]).accuracy is None
+    assert utts[0].unlabelled().words[0].accuracy is None and utts[0].unlabelled().accuracy is None
 
 
 def test_features_of_real_recordings(corpus_dir):

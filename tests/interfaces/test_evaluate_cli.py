@@ -92,7 +92,7 @@ def test_dev_split_is_the_speaker_disjoint_dev_part(corpus_dir, tmp_path):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ([], "--predictions is required"),
+        (["--split", "dev", "--limit", "1", "--model", "no-such-model"], "is neither 'default'"),
         (["--predictions", "nope.jsonl"], "predictions file not found"),
         (["--predictions", "x.jsonl", "--split", "valid"], "unknown --split 'valid'"),
     ],

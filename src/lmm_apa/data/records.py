@@ -139,6 +139,13 @@ class Utterance(BaseModel):
     def phones(self) -> list[Phone]:
         return [p for w in self.words for p in w.phones]
 
+    def unlabelled(self) -> Utterance:
+        """What a scorer may see: text, words, the corpus' own phones, speaker and audio; no scores."""
+        words = [Word(text=w.text, phones=[Phone(symbol=p.symbol) for p in w.phones]) for w in self.words]
+        return Utterance(
+            utt_id=self.utt_id, text=self.text, words=words, speaker=self.speaker, audio_path=self.audio_path
+        )
+
     def to_corpus_dict(self, with_id: bool = True) -> dict[str, Any]:
         """The corpus schema (a scores.json entry; with ``utt_id`` it is a predictions line)."""
         out: dict[str, Any] = {"utt_id": self.utt_id} if with_id else {}

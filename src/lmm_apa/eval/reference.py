@@ -113,14 +113,6 @@ def extract_features(utts: Sequence[Utterance]) -> np.ndarray:
     return np.stack(rows)
 
 
-def unlabelled(utt: Utterance) -> Utterance:
-    """What a scorer may see of an utterance: text, canonical words and phones, speaker, audio."""
-    words = [Word(text=w.text, phones=[Phone(symbol=p.symbol) for p in w.phones]) for w in utt.words]
-    return Utterance(
-        utt_id=utt.utt_id, text=utt.text, words=words, speaker=utt.speaker, audio_path=utt.audio_path
-    )
-
-
 def _ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
     """Closed-form ridge on standardised features with an unpenalised intercept (column 0)."""
     penalty = alpha * np.eye(x.shape[1])

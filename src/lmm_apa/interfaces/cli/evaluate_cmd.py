@@ -20,7 +20,18 @@ def evaluate(
         "train-minus-dev (train without dev).",
     ),
     predictions: Path | None = typer.Option(
-        None, "--predictions", help="Predictions JSONL: one utterance a line, corpus schema + utt_id."
+        None,
+        "--predictions",
+        help="Predictions JSONL (corpus schema + utt_id) to evaluate. Without it, --model is run.",
+    ),
+    model: str = typer.Option(
+        "default",
+        "--model",
+        help="Model to run when no --predictions: default, zero-shot, an adapter or a Qwen2-Audio folder.",
+    ),
+    mode: str = typer.Option("onepass", "--mode", help="Decoding: onepass (expected scores) or generate."),
+    predictions_out: Path | None = typer.Option(
+        None, "--predictions-out", help="Write the model's predictions (JSONL) here."
     ),
     metrics_out: Path | None = typer.Option(None, "--metrics-out", help="Write metrics.json here."),
     limit: int | None = typer.Option(
@@ -37,18 +48,16 @@ def evaluate(
     n_boot: int = typer.Option(1000, "--n-boot", min=0, help="Speaker-bootstrap resamples for the CIs."),
     boot_seed: int = typer.Option(0, "--boot-seed", help="Seed of the bootstrap resampling."),
 ) -> None:
-    """Score a predictions file: PCC, SCC (with its tie cap) and RMSE per granularity and aspect.
+    """Evaluate a model or a predictions file: PCC, SCC (with its tie cap) and RMSE per aspect.
 
     Intervals are 95% percentile intervals of a bootstrap that resamples speakers. Utterances,
     words and phones of the split without a prediction are counted and reported.
     """
     from lmm_apa.eval.report import SPLITS, evaluate_file, load_split_labels, spread_sample
 
-    if predictions is None:
-        raise DataError("--predictions is required: a JSONL file of predicted scores (see --help)")
     if split not in SPLITS:
         raise DataError(f"unknown --split {split!r}; choose one of {', '.join(SPLITS)}")
-    if not predictions.is_file():
+    if predictions is not None and not predictions.is_file():
         # Checked before the labels load, so a typo fails fast.
         raise DataError(f"predictions file not found: {predictions}")
     labels = load_split_labels(data, split, dev_fraction=dev_fraction, seed=seed)
@@ -61,4 +70,49 @@ def evaluate(
         "dev_fraction": dev_fraction,
         "seed": seed,
     }
-    evaluate_file(labels, predictions, metrics_out, config=config, n_boot=n_boot, seed=boot_seed)
+    if predictions is not None:
+        evaluate_file(labels, predictions, metrics_out, config=config, n_boot=n_boot, seed=boot_seed)
+        return
+    _evaluate_model(labels, model, mode, predictions_out, metrics_out, config, n_boot, boot_seed)
+
+
+def _evaluate_model(labels, model, mode, predictions_out, metrics_out, config, n_boot, boot_seed) -> None:
+    """Run the model on the split's audio, then evaluate its predictions like a predictions file."""
+    import time
+
+    from rich.console import Console
+
+    from lmm_apa.eval.predictions import write_predictions
+    from lmm_apa.eval.report import evaluate_predictions, print_metrics_table, write_metrics
+    from lmm_apa.infer.batch import predict_utterances
+    from lmm_apa.infer.scorer import load_scorer
+
+    console = Console()
+    scorer = load_scorer(model, mode=mode)
+    start = time.perf_counter()
+    batch = predict_utterances(scorer, labels)
+    seconds = time.perf_counter() - start
+    for utt_id, why in batch.errors.items():
+        console.print(f"[red]not scored[/] {utt_id}: {why}")
+    if predictions_out is not None:
+        write_predictions(list(batch.predictions.values()), predictions_out)
+    config = {
+        **config,
+        "model": model,
+        "mode": mode,
+        "task": scorer.task,
+        "scoring_seconds": round(seconds, 1),
+    }
+    metrics = evaluate_predictions(
+        labels,
+        batch.predictions,
+        n_boot=n_boot,
+        seed=boot_seed,
+        config=config,
+        parse_failures=batch.parse_failures,
+    )
+    metrics["not_scored"] = batch.errors
+    if metrics_out is not None:
+        write_metrics(metrics, metrics_out)
+    print_metrics_table(metrics, console=console)
+    console.print(f"{len(batch.predictions)} utterances scored in {seconds:.1f} s")

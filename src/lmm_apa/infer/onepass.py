@@ -1,0 +1,56 @@
+"""One-pass expected scores: read every score slot's distribution from a single forward pass.
+
+The words and phones are known from the reference, so the answer's skeleton is known too; only the
+slot values vary. We run the prompt plus the skeleton through the model once (teacher forcing) and,
+at each slot, take the softmax over the 11 slot symbols only. Its mean is a continuous score (no
+ties, unlike a generated integer) and its standard deviation says how sure the model is. There is
+no free-running decoding, so nothing can fail to parse.
+
+Earlier slots must hold *some* symbol while later slots are read; ``filler`` is that symbol. The
+default, ``X`` (10), is the most frequent label at the word and phone levels.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from lmm_apa.data.records import Utterance
+from lmm_apa.models.backbone import AudioLMM
+from lmm_apa.tasks.answer import UNITS_PER_POINT, Slot, slot_token_ids, token_layout, with_scores
+from lmm_apa.tasks.prompts import build_prompt
+
+DEFAULT_FILLER = "X"
+
+
+@dataclass
+class SlotReadout:
+    """Per slot: the probabilities over the 11 symbols, and the expected score with its spread."""
+
+    utterance: Utterance  # the reference holding the expected scores
+    slots: list[Slot]
+    probs: torch.Tensor  # (n_slots, 11)
+    mean: dict[Slot, float]
+    std: dict[Slot, float]
+
+
+@torch.no_grad()
+def onepass_scores(
+    lmm: AudioLMM, feats: torch.Tensor, reference: Utterance, task: str, filler: str = DEFAULT_FILLER
+) -> SlotReadout:
+    prompt = lmm.prompt_ids(build_prompt(reference, task), len(feats))
+    layout = token_layout(reference, task, lmm.tokenizer, filler=filler)
+    ids = torch.tensor([prompt + layout.ids])
+    logits = lmm.forward(ids, torch.ones_like(ids), [feats])[0]
+    # The token at position p is predicted by the logits at p - 1.
+    at = torch.tensor([len(prompt) + p - 1 for p in layout.slot_positions])
+    symbols = torch.tensor(slot_token_ids(lmm.tokenizer))
+    probs = logits[at][:, symbols].float().softmax(-1).cpu()
+    units = torch.arange(probs.shape[1], dtype=torch.float32)
+    mean_units = probs @ units
+    std_units = (probs @ units**2 - mean_units**2).clamp_min(0).sqrt()
+    mean, std = {}, {}
+    for i, slot in enumerate(layout.slots):
+        scale = UNITS_PER_POINT[slot.granularity]
+        mean[slot] = float(mean_units[i]) / scale
+        std[slot] = float(std_units[i]) / scale
+    return SlotReadout(with_scores(reference, mean), layout.slots, probs, mean, std)

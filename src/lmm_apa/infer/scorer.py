@@ -1,0 +1,136 @@
+"""Score recordings with a trained model: the one object the CLI, the evaluator and the web app use.
+
+``load_scorer("default")`` is the shipped default model (the default backbone plus the projector and
+LoRA adapter under ``lmm_apa/weights/default``). ``--model`` may also name an adapter folder written by
+``lmm-apa train``, a Qwen2-Audio folder (zero-shot unless an adapter is given), or ``zero-shot`` (the
+default backbone without its adapter: the paper's baseline).
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lmm_apa.data.audio import load_audio
+from lmm_apa.data.records import Utterance
+from lmm_apa.errors import ModelError
+from lmm_apa.tasks.answer import TASKS, Slot
+
+MODES = ("onepass", "generate")
+DEFAULT_ADAPTER = Path(__file__).resolve().parents[1] / "weights" / "default"
+ADAPTER_JSON = "lmm_apa_adapter.json"
+
+
+@dataclass
+class ScoreResult:
+    utterance: Utterance  # reference words and phones, with the model's scores
+    std: dict[Slot, float] | None = None  # one-pass only: spread of each slot's distribution
+    problems: list[str] = field(default_factory=list)  # generation only: what did not parse
+
+    @property
+    def parsed(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        """The corpus schema (a predictions line), plus ``uncertainty`` and ``problems`` when present."""
+        out = self.utterance.to_corpus_dict()
+        if self.std is not None:
+            out["uncertainty"] = _uncertainty_json(self.utterance, self.std)
+        if self.problems:
+            out["problems"] = list(self.problems)
+        return out
+
+
+def _uncertainty_json(utt: Utterance, std: dict[Slot, float]) -> dict[str, Any]:
+    """The standard deviation of every score, in the same shape as the scores."""
+    out: dict[str, Any] = {}
+    words: list[dict[str, Any]] = [{"text": w.text} for w in utt.words]
+    for slot, s in std.items():
+        s = round(s, 4)
+        if slot.granularity == "sentence":
+            out[slot.aspect] = s
+        elif slot.granularity == "word":
+            words[slot.word][slot.aspect] = s
+        else:
+            phones = words[slot.word].setdefault("phones-accuracy", [None] * len(utt.words[slot.word].phones))
+            phones[slot.phone] = s
+    out["words"] = words
+    return out
+
+
+class Scorer:
+    """A backbone (with or without adapter), a task and a decoding mode."""
+
+    def __init__(self, lmm: Any, task: str = "multi", mode: str = "onepass", name: str = "") -> None:
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
+        self.lmm, self.task, self.mode, self.name = lmm, task, mode, name
+
+    def assess(self, reference: Utterance, wave: np.ndarray) -> ScoreResult:
+        """Scores for ``reference`` (its words and phones) read from 16 kHz mono ``wave``."""
+        feats = self.lmm.encode_audio(wave)
+        if self.mode == "onepass":
+            from lmm_apa.infer.onepass import onepass_scores
+
+            readout = onepass_scores(self.lmm, feats, reference, self.task)
+            return ScoreResult(readout.utterance, std=readout.std)
+        from lmm_apa.infer.generate import generated_scores
+
+        parsed = generated_scores(self.lmm, feats, reference, self.task)
+        return ScoreResult(parsed.utterance, problems=list(parsed.problems))
+
+    def assess_text(self, audio: Any, text: str, utt_id: str = "input") -> ScoreResult:
+        """Scores for a recording (path, bytes or 16 kHz array) of ``text``."""
+        from lmm_apa.infer.reference import reference_utterance
+
+        reference = reference_utterance(text, utt_id)
+        wave = audio if isinstance(audio, np.ndarray) else load_audio(audio)
+        return self.assess(reference, wave)
+
+    def score(self, wave: Any, text: str, utt_id: str = "input") -> Utterance:
+        """The scored Utterance of a recording of ``text`` (see ``assess_text`` for the extras)."""
+        return self.assess_text(wave, text, utt_id).utterance
+
+
+def _adapter_task(adapter: Path) -> str:
+    info = json.loads((adapter / ADAPTER_JSON).read_text())
+    return info.get("task", "multi")
+
+
+def load_scorer(
+    model: str | Path = "default",
+    mode: str = "onepass",
+    task: str | None = None,
+    adapter: str | Path | None = None,
+) -> Scorer:
+    """Load a model to score with (see the module docstring for what ``model`` may name)."""
+    from lmm_apa.models.backbone import load_backbone
+
+    spec = str(model)
+    if spec == "default":
+        if not (DEFAULT_ADAPTER / ADAPTER_JSON).is_file():
+            raise ModelError(
+                f"the shipped default model is missing from {DEFAULT_ADAPTER}; reinstall lmm-apa "
+                "or pass --model with a trained adapter"
+            )
+        base, adapter = "default", DEFAULT_ADAPTER
+    elif spec == "zero-shot":
+        base = "default"
+    elif (Path(spec) / ADAPTER_JSON).is_file():
+        adapter = Path(spec)
+        base = json.loads((adapter / ADAPTER_JSON).read_text())["base"]
+    elif Path(spec).is_dir():
+        base = spec
+    else:
+        raise ModelError(
+            f"--model {spec!r} is neither 'default', 'zero-shot', an adapter folder "
+            f"(with {ADAPTER_JSON}) nor a Qwen2-Audio model folder"
+        )
+    if task is None:
+        task = _adapter_task(Path(adapter)) if adapter is not None else "multi"
+    lmm = load_backbone(base, adapter=adapter)
+    return Scorer(lmm, task=task, mode=mode, name=spec)

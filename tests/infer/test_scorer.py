@@ -1,0 +1,77 @@
+import math
+
+import numpy as np
+import pytest
+
+from lmm_apa.data.records import Utterance
+from lmm_apa.errors import AudioError, LexiconError, ModelError
+from lmm_apa.infer.onepass import onepass_scores
+from lmm_apa.infer.scorer import Scorer, load_scorer
+from lmm_apa.tasks.answer import slots
+
+
+@pytest.fixture(scope="module")
+def onepass(tiny_adapter) -> Scorer:
+    return load_scorer(tiny_adapter, mode="onepass")
+
+
+def test_onepass_fills_every_slot_with_a_probability_weighted_score(onepass, bear):
+    audio, text = bear
+    result = onepass.assess_text(audio, text)
+    utt = result.utterance
+    assert [w.text for w in utt.words] == ["WE", "CALL", "IT", "BEAR"]
+    expected = slots(utt, "multi")
+    assert set(result.std) == set(expected)
+    for slot in expected:
+        value = slot.read(utt)
+        hi = 2.0 if slot.granularity == "phone" else 10.0
+        assert value is not None and 0.0 <= value <= hi
+        assert 0.0 <= result.std[slot] <= hi / 2
+    assert not result.problems
+
+
+def test_onepass_mean_is_the_expectation_of_the_slot_distribution(onepass, bear):
+    audio, text = bear
+    from lmm_apa.data.audio import load_audio
+    from lmm_apa.infer.reference import reference_utterance
+
+    lmm = onepass.lmm
+    readout = onepass_scores(lmm, lmm.encode_audio(load_audio(audio)), reference_utterance(text), "multi")
+    assert readout.probs.shape == (len(readout.slots), 11)
+    assert np.allclose(readout.probs.sum(-1).numpy(), 1.0, atol=1e-5)
+    units = np.arange(11)
+    for i, slot in enumerate(readout.slots):
+        per_point = 5 if slot.granularity == "phone" else 1
+        assert math.isclose(
+            readout.mean[slot], float(readout.probs[i].numpy() @ units) / per_point, rel_tol=1e-5
+        )
+
+
+def test_generation_mode_reports_parse_problems_instead_of_failing(tiny_adapter, bear):
+    audio, text = bear
+    scorer = load_scorer(tiny_adapter, mode="generate")
+    result = scorer.assess_text(audio, text)
+    # A random tiny model writes no valid answer: every slot is missing and said so.
+    assert isinstance(result.utterance, Utterance)
+    assert result.problems
+    assert result.to_json()["problems"] == result.problems
+
+
+def test_json_is_the_corpus_schema_with_uncertainty(onepass, bear):
+    audio, text = bear
+    out = onepass.assess_text(audio, text, utt_id="u1").to_json()
+    again = Utterance.from_corpus_dict(out)
+    assert again.utt_id == "u1"
+    assert {"accuracy", "completeness", "fluency", "prosodic", "total", "words"} <= set(out)
+    word = out["words"][3]
+    assert word["phones"] == ["B", "EH0", "R"] and len(word["phones-accuracy"]) == 3
+    assert len(out["uncertainty"]["words"][3]["phones-accuracy"]) == 3
+
+
+def test_bad_inputs_raise_user_errors(onepass, tmp_path):
+    with pytest.raises(AudioError, match="does not exist|not found|no such"):
+        onepass.assess_text(tmp_path / "missing.wav", "hello")
+    with pytest.raises(LexiconError):
+        onepass.assess_text(np.zeros(16000, dtype=np.float32), "!!!")
+    with pytest.raises(ModelError):
+        load_scorer(tmp_path / "nothing-here")
