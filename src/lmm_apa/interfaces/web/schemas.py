@@ -1,0 +1,107 @@
+"""Pydantic models of what the HTTP API answers, so that FastAPI's OpenAPI schema is the real one.
+
+`ScoreResponse` is the corpus schema (`Utterance.to_corpus_dict()`: a scores.json entry plus
+`utt_id`) with additions: `feedback` (plain-language hints for the page), `meta`, and, when the
+scorer gives them, `uncertainty` and `problems` (as in `ScoreResult.to_json()`, the CLI's output).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WordScores(BaseModel):
+    """One word as in the corpus' scores.json: parallel `phones` / `phones-accuracy` lists."""
+
+    # populate_by_name: built from `to_corpus_dict()` (alias) or in code (field name).
+    model_config = ConfigDict(populate_by_name=True)
+
+    text: str
+    accuracy: float | None = Field(None, ge=0, le=10, description="Word accuracy, 0-10.")
+    stress: float | None = Field(None, ge=0, le=10, description="Word stress, 5 or 10 in the labels.")
+    total: float | None = Field(None, ge=0, le=10, description="Word total, 0-10.")
+    phones: list[str] = Field(default_factory=list, description="Canonical CMU ARPAbet phones.")
+    phones_accuracy: list[float | None] | None = Field(
+        None, alias="phones-accuracy", description="Accuracy of each phone, 0-2 (parallel to phones)."
+    )
+
+
+class WordUncertainty(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    text: str
+    accuracy: float | None = Field(None, ge=0)
+    stress: float | None = Field(None, ge=0)
+    total: float | None = Field(None, ge=0)
+    phones_accuracy: list[float | None] | None = Field(None, alias="phones-accuracy")
+
+
+class Uncertainty(BaseModel):
+    """Standard deviations of the scores, in the scores' own shape (`lmm_apa.infer.scorer.ScoreResult`)."""
+
+    accuracy: float | None = Field(None, ge=0)
+    completeness: float | None = Field(None, ge=0)
+    fluency: float | None = Field(None, ge=0)
+    prosodic: float | None = Field(None, ge=0)
+    total: float | None = Field(None, ge=0)
+    words: list[WordUncertainty] = Field(default_factory=list)
+
+
+class Hint(BaseModel):
+    """A short, plain-language tip for one weak word."""
+
+    word: str
+    word_index: int = Field(description="Position of the word in `words`.")
+    phones: list[str] = Field(default_factory=list, description="The weak phones of the word.")
+    message: str
+
+
+class ScoreMeta(BaseModel):
+    model: str = Field(description="Name of the scorer that produced the scores.")
+    audio_seconds: float = Field(description="Length of the decoded audio.")
+    scoring_seconds: float = Field(description="Time spent in the scorer (not queueing).")
+
+
+class ScoreResponse(BaseModel):
+    """Scores of one recording: sentence, word and phone level (corpus schema) plus feedback."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    utt_id: str
+    text: str
+    accuracy: float | None = Field(None, ge=0, le=10)
+    completeness: float | None = Field(None, ge=0, le=10)
+    fluency: float | None = Field(None, ge=0, le=10)
+    prosodic: float | None = Field(None, ge=0, le=10)
+    total: float | None = Field(None, ge=0, le=10)
+    words: list[WordScores]
+    feedback: list[Hint] = Field(default_factory=list, description="Tips for the weakest words.")
+    uncertainty: Uncertainty | None = Field(
+        None,
+        description="Optional (one-pass scoring): how unsure the model is of each score, as the standard "
+        "deviation of its score distribution at that slot; same shape and units as the scores.",
+    )
+    problems: list[str] | None = Field(
+        None, description="Optional (generation mode): parts of the model's answer that did not parse."
+    )
+    meta: ScoreMeta
+
+
+class Health(BaseModel):
+    status: str = Field(description="'ok' when the model is loaded and requests are accepted.")
+    model: str
+    model_loaded: bool
+    in_flight: int = Field(description="Requests being scored or waiting (the queue depth).")
+    waiting: int = Field(description="Requests waiting for the model.")
+    max_queue: int = Field(description="Waiting requests allowed before new ones are refused (503).")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable kind, e.g. 'audio_error', 'too_large'.")
+    message: str = Field(description="What went wrong and how to fix it, for a person.")
+
+
+class ErrorResponse(BaseModel):
+    """Every error the API returns has this shape."""
+
+    error: ErrorDetail

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from scorer_double import EnergyScorer  # tests/interfaces/web/ is on sys.path (pytest rootdir import)
+
+from lmm_apa.interfaces.web import Limits, create_app
+
+BEAR_UTT = ("SPEAKER0001", "000010011", "WE CALL IT BEAR")
+
+
+@pytest.fixture(scope="session")
+def bear_flac(corpus_dir: Path) -> Path:
+    """A real corpus recording: speaker 0001 reading "WE CALL IT BEAR"."""
+    speaker, utt, _ = BEAR_UTT
+    path = corpus_dir / "WAVE" / speaker / f"{utt}.flac"
+    assert path.is_file(), path
+    return path
+
+
+@pytest.fixture
+def scorer() -> EnergyScorer:
+    return EnergyScorer()
+
+
+@pytest.fixture
+def client(scorer: EnergyScorer):
+    """The real app (lifespan run) around the test double."""
+    with TestClient(create_app(lambda: scorer, model_name="energy-double")) as c:
+        yield c
+
+
+@pytest.fixture
+def make_app():
+    def make(scorer, **limits):
+        return create_app(lambda: scorer, model_name="energy-double", limits=Limits(**limits))
+
+    return make

@@ -1,0 +1,236 @@
+"""The HTTP API, run in-process with real corpus audio and a deterministic test-double scorer."""
+
+from __future__ import annotations
+
+import copy
+import io
+
+import jsonschema
+import numpy as np
+import pytest
+import soundfile as sf
+from fastapi.testclient import TestClient
+from scorer_double import EnergyScorer, UncertainScorer
+
+from lmm_apa.data.lexicon import canonical_words
+
+
+def wav_bytes(wave: np.ndarray, rate: int = 16000) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, wave, rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def post(client, audio: bytes | None, text: str | None, filename: str = "a.flac"):
+    files = {"audio": (filename, audio, "audio/flac")} if audio is not None else None
+    data = {"text": text} if text is not None else None
+    return client.post("/score", files=files, data=data)
+
+
+def assert_error(response, status: int, code: str, *words: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    assert body["error"]["code"] == code, body
+    for w in words:
+        assert w.lower() in body["error"]["message"].lower(), body
+    return body["error"]["message"]
+
+
+def test_health_reports_the_loaded_model(client):
+    body = client.get("/health").json()
+    assert body == {
+        "status": "ok",
+        "model": "energy-double",
+        "model_loaded": True,
+        "in_flight": 0,
+        "waiting": 0,
+        "max_queue": 8,
+    }
+
+
+def test_score_real_recording(client, scorer, bear_flac):
+    r = post(client, bear_flac.read_bytes(), "WE CALL IT BEAR")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["text"] == "WE CALL IT BEAR"
+    assert body["utt_id"].startswith("web-")
+    assert [w["text"] for w in body["words"]] == ["WE", "CALL", "IT", "BEAR"]
+    # Phones are the lexicon's canonical ones, each with an accuracy on the 0-2 scale.
+    assert [w["phones"] for w in body["words"]] == [p for _, p in canonical_words("WE CALL IT BEAR")]
+    for w in body["words"]:
+        assert len(w["phones-accuracy"]) == len(w["phones"])
+        assert all(0 <= a <= 2 for a in w["phones-accuracy"])
+        assert 0 <= w["total"] <= 10
+    for aspect in ("accuracy", "completeness", "fluency", "prosodic", "total"):
+        assert 0 <= body[aspect] <= 10
+    info = sf.info(bear_flac)
+    assert body["meta"]["audio_seconds"] == pytest.approx(info.frames / info.samplerate, abs=1e-3)
+    assert body["meta"]["model"] == "energy-double"
+    assert "uncertainty" not in body  # this scorer gives none
+    assert scorer.calls == 1
+    # Same audio, same scores (the double is deterministic): the app adds no randomness.
+    again = post(client, bear_flac.read_bytes(), "WE CALL IT BEAR").json()
+    assert again["words"] == body["words"]
+
+
+def test_text_is_normalised_to_the_corpus_form(client, bear_flac):
+    body = post(client, bear_flac.read_bytes(), "  we call it, bear!  ").json()
+    assert body["text"] == "WE CALL IT BEAR"
+    assert len(body["words"]) == 4
+
+
+def test_response_validates_against_the_openapi_schema(client, bear_flac):
+    spec = client.get("/openapi.json").json()
+    op = spec["paths"]["/score"]["post"]
+    assert set(op["requestBody"]["content"]) == {"multipart/form-data"}
+    schema = {
+        **op["responses"]["200"]["content"]["application/json"]["schema"],
+        "components": spec["components"],
+    }
+    validator = jsonschema.Draft202012Validator(schema)
+    body = post(client, bear_flac.read_bytes(), "WE CALL IT BEAR").json()
+    validator.validate(body)
+    # The schema is strict enough to catch a wrong response (so this test can fail).
+    bad = copy.deepcopy(body)
+    bad["words"][0]["total"] = 11
+    assert not validator.is_valid(bad)
+    del bad["words"]
+    assert not validator.is_valid(bad)
+    # Errors have the documented shape too.
+    error_ref = op["responses"]["422"]["content"]["application/json"]["schema"]
+    error = post(client, b"not audio", "WE CALL IT BEAR").json()
+    jsonschema.Draft202012Validator({**error_ref, "components": spec["components"]}).validate(error)
+
+
+def test_feedback_names_weak_words_worst_first(client, bear_flac):
+    body = post(client, bear_flac.read_bytes(), "WE CALL IT BEAR").json()
+    totals = {i: w["total"] for i, w in enumerate(body["words"])}
+    indices = [h["word_index"] for h in body["feedback"]]
+    assert indices == sorted(indices, key=lambda i: (totals[i], i))
+    for h in body["feedback"]:
+        assert h["message"].startswith(f"Work on {h['word']}:")
+
+
+def test_uncertainty_is_returned_when_the_scorer_gives_it(make_app, bear_flac):
+    with TestClient(make_app(UncertainScorer())) as c:
+        body = post(c, bear_flac.read_bytes(), "WE CALL IT BEAR").json()
+    assert body["uncertainty"]["accuracy"] == pytest.approx(1.25)
+    assert [w["text"] for w in body["uncertainty"]["words"]] == ["WE", "CALL", "IT", "BEAR"]
+    assert body["uncertainty"]["words"][3]["phones-accuracy"] == pytest.approx([0.25] * 3)
+    assert "problems" not in body
+
+
+# ---- bad input: 4xx with one JSON shape, and a message a user can act on ----
+
+
+def test_no_file(client):
+    assert_error(post(client, None, "WE CALL IT BEAR"), 422, "bad_request", "no audio file", "'audio'")
+
+
+def test_no_text(client, bear_flac):
+    assert_error(post(client, bear_flac.read_bytes(), None), 422, "bad_request", "no text")
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_empty_text(client, bear_flac, text):
+    r = post(client, bear_flac.read_bytes(), text)
+    assert_error(r, 422, "bad_request", "text")
+
+
+def test_too_long_text(client, bear_flac):
+    assert_error(post(client, bear_flac.read_bytes(), "BEAR " * 100), 422, "bad_request", "over 300")
+
+
+@pytest.mark.parametrize("word", ["MP3", "你好"])
+def test_unknown_word_is_named(client, scorer, bear_flac, word):
+    r = post(client, bear_flac.read_bytes(), f"WE CALL IT {word}")
+    assert_error(r, 422, "unknown_word", word)
+    assert scorer.calls == 0  # refused before queueing for the model
+
+
+def test_not_audio(client, scorer):
+    assert_error(
+        post(client, b"this is not audio" * 100, "WE CALL IT BEAR"), 422, "audio_error", "cannot read"
+    )
+    assert scorer.calls == 0
+
+
+def test_empty_file(client):
+    assert_error(post(client, b"", "WE CALL IT BEAR"), 422, "audio_error", "empty")
+
+
+def test_too_long_audio(client):
+    rng = np.random.default_rng(0)
+    long = wav_bytes(0.1 * rng.standard_normal(31 * 16000).astype(np.float32))
+    assert_error(
+        post(client, long, "WE CALL IT BEAR", "long.wav"), 422, "audio_error", "31.0 s", "30 s limit"
+    )
+
+
+def test_silent_audio(client):
+    silent = wav_bytes(np.zeros(16000, dtype=np.float32))
+    assert_error(post(client, silent, "WE CALL IT BEAR", "quiet.wav"), 422, "audio_error", "silent")
+
+
+def test_too_large_upload_is_refused_from_its_header(client, scorer):
+    big = b"\0" * (10 * 1024 * 1024 + 1)
+    assert_error(post(client, big, "WE CALL IT BEAR"), 413, "too_large", "10 MB")
+    assert scorer.calls == 0
+
+
+def test_too_large_chunked_upload_is_refused_while_reading(make_app, scorer):
+    # No Content-Length (chunked): the body is counted as it arrives.
+    def body():
+        yield b'--b\r\nContent-Disposition: form-data; name="audio"; filename="a.wav"\r\n\r\n'
+        for _ in range(40):
+            yield b"\0" * 65536
+
+    with TestClient(make_app(scorer, max_upload_bytes=1_000_000)) as c:
+        r = c.post("/score", content=body(), headers={"content-type": "multipart/form-data; boundary=b"})
+    assert "content-length" not in {k.lower() for k in r.request.headers}
+    assert_error(r, 413, "too_large")
+
+
+def test_unknown_path_and_method_use_the_error_shape(client):
+    assert_error(client.get("/nope"), 404, "not_found")
+    assert_error(client.get("/score"), 405, "method_not_allowed")
+
+
+def test_score_before_the_model_is_loaded(make_app, scorer, bear_flac):
+    c = TestClient(make_app(scorer))  # not used as a context manager: lifespan (model load) not run
+    assert c.get("/health").json()["model_loaded"] is False
+    assert_error(post(c, bear_flac.read_bytes(), "WE CALL IT BEAR"), 503, "not_ready")
+
+
+class _Broken:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def score(self, wave, text, utt_id="input"):
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("boom")
+        return EnergyScorer().score(wave, text, utt_id)
+
+
+def test_a_scorer_bug_is_a_500_and_frees_the_model(make_app, bear_flac):
+    scorer = _Broken()
+    with TestClient(make_app(scorer), raise_server_exceptions=False) as c:
+        first = post(c, bear_flac.read_bytes(), "WE CALL IT BEAR")
+        assert_error(first, 500, "internal", "RuntimeError")
+        assert c.get("/health").json()["in_flight"] == 0
+        assert post(c, bear_flac.read_bytes(), "WE CALL IT BEAR").status_code == 200
+
+
+def test_page_and_assets_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert 'src="/static/app.js"' in page.text and "http" not in page.text.replace("http-equiv", "")
+    for asset in ("app.js", "style.css"):
+        r = client.get(f"/static/{asset}")
+        assert r.status_code == 200 and len(r.text) > 500
+    examples = client.get("/examples").json()
+    assert "WE CALL IT BEAR" in examples
+    for sentence in examples:  # every offered sentence can be scored
+        assert canonical_words(sentence)

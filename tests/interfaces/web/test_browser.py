@@ -1,0 +1,184 @@
+"""The practice page in headless Chromium (Debian's `chromium`, driven by Playwright's Python package).
+
+Needs `apt-get install -y chromium` and `pip install playwright` (no `playwright install`: we use the
+system browser). Skips with the reason when either is missing. The screenshot goes to
+$LMM_APA_TEST_ARTIFACTS if set, else the test's tmp folder; its path is printed (pytest -s shows it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scorer_double import EnergyScorer
+
+from lmm_apa.data.audio import load_audio
+from lmm_apa.interfaces.web import create_app
+from lmm_apa.interfaces.web.server import serve_in_background
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WORD_CLASSES = ("score-good", "score-mid", "score-bad")
+
+
+@pytest.fixture(scope="module")
+def sync_playwright():
+    api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright not installed: pip install playwright"
+    )
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
+    with api.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def bear_wav(bear_flac: Path, tmp_path_factory) -> Path:
+    """The corpus recording as WAV: what Chromium's fake microphone plays."""
+    path = tmp_path_factory.mktemp("mic") / "bear.wav"
+    sf.write(path, load_audio(bear_flac), 16000, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(sync_playwright, bear_wav: Path):
+    b = sync_playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *ARGS,
+            # A fake microphone that plays the corpus recording, and no permission prompt.
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={bear_wav}",
+        ],
+    )
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def served():
+    scorer = EnergyScorer()
+    with serve_in_background(create_app(lambda: scorer, model_name="energy-double")) as url:
+        yield url, scorer
+
+
+@pytest.fixture
+def page(browser, served):
+    context = browser.new_context()
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(served[0] + "/")
+    yield pg
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _artifact(tmp_path: Path, name: str) -> Path:
+    out = Path(os.environ.get("LMM_APA_TEST_ARTIFACTS", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    return out / name
+
+
+def _check_result(page) -> list[str]:
+    page.wait_for_selector("#result:not([hidden]) li.word", timeout=20_000)
+    words = page.locator("li.word")
+    assert words.count() == 4
+    texts = [words.nth(i).locator(".word-text").inner_text() for i in range(4)]
+    classes = [words.nth(i).get_attribute("class") for i in range(4)]
+    for cls, i in zip(classes, range(4), strict=True):
+        score = float(words.nth(i).get_attribute("data-score"))
+        expected = "score-bad" if score < 5 else "score-mid" if score < 8 else "score-good"
+        assert expected in cls.split(), (score, cls)
+    # Phones under each word; the weak ones (< 1.5 of 2) marked.
+    assert page.locator("li.word .phone").count() == 10  # W IY0 | K AO0 L | IH0 T | B EH0 R
+    phones = page.locator("li.word .phone")
+    for i in range(phones.count()):
+        acc = float(phones.nth(i).get_attribute("data-accuracy"))
+        assert ("weak" in phones.nth(i).get_attribute("class").split()) == (acc < 1.5)
+    assert page.locator("#sentence-scores [role=meter]").count() == 5
+    return texts
+
+
+def test_upload_a_recording_and_see_coloured_words(page, served, bear_flac, tmp_path):
+    url, scorer = served
+    page.get_by_role("button", name="WE CALL IT BEAR").click()
+    assert page.locator("#text").input_value() == "WE CALL IT BEAR"
+    page.set_input_files("#file", str(bear_flac))
+    page.wait_for_selector("#submit:not([disabled])")
+    page.get_by_role("button", name="Score my reading").click()
+    assert _check_result(page) == ["WE", "CALL", "IT", "BEAR"]
+    # The page turned the FLAC into 16 kHz WAV itself; the server saw the whole recording.
+    info = sf.info(bear_flac)
+    assert scorer.last_samples == pytest.approx(info.frames, abs=16)
+    assert page.locator("#hints li").count() >= 1
+    shot = _artifact(tmp_path, "practice_page_upload.png")
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"\nscreenshot: {shot}")
+    assert shot.stat().st_size > 10_000
+
+
+def test_record_from_the_microphone(page, served, tmp_path):
+    url, scorer = served
+    page.fill("#text", "we call it bear")
+    page.keyboard.press("Tab")
+    record = page.locator("#record")
+    record.click()
+    page.wait_for_selector("#record[aria-pressed=true]", timeout=10_000)
+    page.wait_for_timeout(1500)
+    record.click()
+    page.wait_for_selector("#submit:not([disabled])", timeout=10_000)
+    page.locator("#submit").click()
+    assert _check_result(page) == ["WE", "CALL", "IT", "BEAR"]
+    # About 1.5 s of the fake microphone at 16 kHz reached the scorer.
+    assert 0.8 * 16000 < scorer.last_samples < 4 * 16000
+    shot = _artifact(tmp_path, "practice_page_record.png")
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"\nscreenshot: {shot}")
+
+
+def test_a_bad_file_shows_the_servers_message(page, tmp_path):
+    bad = tmp_path / "notes.wav"
+    bad.write_bytes(b"not audio at all" * 64)
+    page.fill("#text", "WE CALL IT BEAR")
+    page.set_input_files("#file", str(bad))
+    page.wait_for_selector("#submit:not([disabled])")
+    page.locator("#submit").click()
+    status = page.locator("#status.error")
+    status.wait_for(timeout=10_000)
+    assert "cannot read audio from notes.wav" in status.inner_text()
+    assert page.locator("#result").is_hidden()
+
+
+def test_unknown_word_is_reported(page, bear_flac):
+    page.fill("#text", "WE CALL IT MP3")
+    page.set_input_files("#file", str(bear_flac))
+    page.wait_for_selector("#submit:not([disabled])")
+    page.locator("#submit").click()
+    page.locator("#status.error").wait_for(timeout=10_000)
+    assert "MP3" in page.locator("#status").inner_text()
+
+
+def test_silence_is_refused(page, tmp_path):
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, np.zeros(16000, dtype=np.float32), 16000)
+    page.fill("#text", "WE CALL IT BEAR")
+    page.set_input_files("#file", str(quiet))
+    page.wait_for_selector("#submit:not([disabled])")
+    page.locator("#submit").click()
+    page.locator("#status.error").wait_for(timeout=10_000)
+    assert "silent" in page.locator("#status").inner_text()
