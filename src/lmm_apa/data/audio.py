@@ -47,7 +47,7 @@ def load_audio(source: AudioSource, *, max_seconds: float | None = MAX_SECONDS) 
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
         raise AudioError(
             f"cannot read audio from {name}: not a supported audio file (WAV, FLAC, OGG, MP3...) "
-            f"or the file is corrupt ({e})"
+            f"or the file is corrupt ({_reason(e)})"
         ) from None
 
     # Some headers (streamed WAV, VBR MP3) carry no or a wrong frame count: check what was decoded.
@@ -67,13 +67,18 @@ def load_audio(source: AudioSource, *, max_seconds: float | None = MAX_SECONDS) 
     return np.ascontiguousarray(wave, dtype=np.float32)
 
 
+def _reason(e: Exception) -> str:
+    """libsndfile's own reason, without the Python object repr it wraps around in-memory files."""
+    return getattr(e, "error_string", None) or str(e)
+
+
 def audio_seconds(source: str | Path) -> float:
     """Duration of an audio file from its header, without decoding it."""
     name, handle = _open(source)
     try:
         info = sf.info(handle)
     except (sf.LibsndfileError, RuntimeError) as e:
-        raise AudioError(f"cannot read audio from {name}: {e}") from None
+        raise AudioError(f"cannot read audio from {name}: {_reason(e)}") from None
     return info.frames / info.samplerate
 
 

@@ -1,0 +1,3 @@
+from lmm_apa.interfaces.cli import main
+
+main()

@@ -1,0 +1,275 @@
+"""`AudioLMM`: one code path for the default CPU backbone and Qwen2-Audio-7B-Instruct.
+
+Both are a `Qwen2AudioForConditionalGeneration` (audio tower -> projector -> causal LM). Audio is
+encoded once by the frozen tower (`encode_audio`, cacheable); training and scoring then only run the
+projector and the language model (`forward`), so the features of a whole corpus can be cached.
+
+Typical use (the trainer):
+
+    lmm = load_backbone("default")             # or a Qwen2-Audio folder; adapter=... to resume
+    lmm.add_lora(LoraSettings(rank=8))         # trainable: projector + LoRA
+    feats = lmm.encode_audio(wave)             # (T, d_audio), float32 on CPU
+    ids = lmm.prompt_ids(prompt, len(feats)) + lmm.answer_ids(answer)
+    logits = lmm.forward(input_ids, attention_mask, [feats, ...])
+    lmm.save_adapter(out_dir)
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from lmm_apa.errors import ModelError
+from lmm_apa.models.lora import LoraSettings, add_lora
+from lmm_apa.models.parts import AUDIO_TOKEN
+from lmm_apa.models.tiny import BACKBONE_JSON, CT2_ENCODER
+
+ADAPTER_JSON = "lmm_apa_adapter.json"
+PROJECTOR_FILE = "projector.safetensors"
+_CHATML_SYSTEM = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+
+
+class AudioLMM:
+    """A Qwen2-Audio-style model with its tokenizer and frozen audio encoder. See the module docstring."""
+
+    def __init__(self, model, tokenizer, audio_encoder, base: str):
+        self.model = model  # Qwen2AudioForConditionalGeneration; a peft PeftModel once adapted
+        self._hf = model  # the unwrapped model: peft injects LoRA in place, so this object stays valid
+        self._peft = None  # the PeftModel once adapted; kept apart from .model, which a trainer may wrap
+        self.tokenizer = tokenizer
+        self.audio_token_id: int = model.config.audio_token_id
+        self.base = base  # how load_backbone found it ("default" or a folder); written into adapters
+        self._encoder = audio_encoder
+        if tokenizer.convert_tokens_to_ids(AUDIO_TOKEN) != self.audio_token_id:
+            raise ModelError(
+                f"{base}: the tokenizer's {AUDIO_TOKEN} id differs from the config's audio_token_id"
+            )
+        end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+        self.end_of_turn_id: int = (
+            end if end is not None and end != tokenizer.unk_token_id else tokenizer.eos_token_id
+        )
+        vocab = tokenizer.get_vocab()
+        # Qwen2-Audio marks the audio span with <|audio_bos|> ... <|audio_eos|>; SmolLM2 has no such tokens.
+        marks = ("<|audio_bos|>", "<|audio_eos|>")
+        self._audio_marks = (
+            ([vocab[marks[0]]], [vocab[marks[1]]]) if all(m in vocab for m in marks) else ([], [])
+        )
+        self.pad_token_id: int = (
+            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.end_of_turn_id
+        )
+
+    # ---- properties -------------------------------------------------------------------------------
+    @property
+    def device(self):
+        return self._hf.device
+
+    @property
+    def dtype(self):
+        return self._hf.dtype
+
+    @property
+    def projector(self):
+        return self._hf.model.multi_modal_projector
+
+    @property
+    def d_audio(self) -> int:
+        return self._hf.config.audio_config.d_model
+
+    # ---- audio ------------------------------------------------------------------------------------
+    def encode_audio(self, wave: np.ndarray):
+        """Frozen encoder features (T_audio, d_audio) of 16 kHz mono audio, float32 on CPU, no grad."""
+        import torch
+
+        with torch.no_grad():
+            feats = self._encoder(wave)
+        return torch.as_tensor(feats).detach().to("cpu", torch.float32)
+
+    # ---- tokens -----------------------------------------------------------------------------------
+    def prompt_ids(self, prompt: str, n_audio: int) -> list[int]:
+        """Chat-templated user turn with `<|AUDIO|>` expanded to `n_audio` audio tokens + assistant header."""
+        if prompt.count(AUDIO_TOKEN) != 1:
+            raise ValueError(
+                f"the prompt must hold {AUDIO_TOKEN} exactly once, found {prompt.count(AUDIO_TOKEN)}"
+            )
+        if n_audio < 1:
+            raise ValueError(f"n_audio must be >= 1, got {n_audio}")
+        if self.tokenizer.chat_template is not None:
+            text = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+            )
+        else:  # a base (non-instruct) checkpoint: ChatML, the format Qwen2-Audio was trained with
+            text = f"{_CHATML_SYSTEM}<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n"
+        before, after = text.split(AUDIO_TOKEN)
+        bos, eos = self._audio_marks
+        audio = bos + [self.audio_token_id] * n_audio + eos
+        # The text is split at a special token, so encoding the halves apart gives the same ids.
+        encode = lambda s: self.tokenizer(s, add_special_tokens=False)["input_ids"]  # noqa: E731
+        return encode(before) + audio + encode(after)
+
+    def answer_ids(self, answer: str) -> list[int]:
+        """Answer tokens followed by the end-of-turn token (`<|im_end|>`)."""
+        return self.tokenizer(answer, add_special_tokens=False)["input_ids"] + [self.end_of_turn_id]
+
+    # ---- model ------------------------------------------------------------------------------------
+    def embed(self, input_ids, audio_feats: list):
+        """Token embeddings with each row's audio-token positions replaced by its projected audio features."""
+        import torch
+
+        input_ids = input_ids.to(self.device)
+        if len(audio_feats) != input_ids.shape[0]:
+            raise ValueError(
+                f"got {len(audio_feats)} audio feature tensors for a batch of {input_ids.shape[0]}"
+            )
+        is_audio = input_ids == self.audio_token_id
+        counts = is_audio.sum(dim=1).tolist()
+        lengths = [int(f.shape[0]) for f in audio_feats]
+        if counts != lengths:
+            raise ValueError(
+                f"audio tokens per row {counts} do not match audio feature lengths {lengths}: "
+                "build prompt_ids with n_audio = len(encode_audio(wave))"
+            )
+        embeds = self._hf.get_input_embeddings()(input_ids)
+        feats = torch.cat([f.to(self.device, self.dtype) for f in audio_feats])
+        projected = self.projector(feats).to(embeds.dtype)
+        # masked_scatter fills positions in row-major order, the order the features were concatenated in.
+        return embeds.masked_scatter(is_audio.unsqueeze(-1), projected)
+
+    def forward(self, input_ids, attention_mask, audio_feats: list):
+        """Logits (B, L, V) for token ids (B, L) whose audio tokens take the given features, one per row."""
+        embeds = self.embed(input_ids, audio_feats)
+        out = self.model(inputs_embeds=embeds, attention_mask=attention_mask.to(self.device), use_cache=False)
+        return out.logits
+
+    __call__ = forward
+
+    def generate(self, prompt_ids: list[int], audio_feats, max_new_tokens: int = 256) -> str:
+        """Greedy answer text for one utterance (prompt from `prompt_ids`, features from `encode_audio`)."""
+        import torch
+
+        ids = torch.tensor([prompt_ids], device=self.device)
+        with torch.no_grad():
+            embeds = self.embed(ids, [audio_feats])
+            # generate on the peft/HF model itself: a trainer may have wrapped .model (DDP has no generate)
+            out = (self._peft or self._hf).generate(
+                inputs_embeds=embeds,
+                attention_mask=torch.ones_like(ids),
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                eos_token_id=self.end_of_turn_id,
+                pad_token_id=self.pad_token_id,
+            )
+        # With inputs_embeds only, generate returns just the new tokens.
+        return self.tokenizer.decode(out[0], skip_special_tokens=True)
+
+    # ---- adapters ---------------------------------------------------------------------------------
+    def add_lora(self, settings: LoraSettings = LoraSettings()) -> None:
+        """Fresh LoRA on the language model; trainable afterwards: projector + LoRA only."""
+        if self._peft is not None:
+            raise ModelError("this model already has a LoRA adapter")
+        self.model = self._peft = add_lora(self._hf, settings)
+        self.projector.requires_grad_(True)
+
+    def named_trainable_parameters(self) -> dict:
+        return {n: p for n, p in self.model.named_parameters() if p.requires_grad}
+
+    def trainable_parameters(self) -> list:
+        """The parameters to optimise (projector + LoRA), ready for torch.optim."""
+        return list(self.named_trainable_parameters().values())
+
+    def save_adapter(self, out_dir: str | Path) -> Path:
+        """Write the LoRA adapter (peft), the projector (safetensors) and a JSON naming the base backbone."""
+        from safetensors.torch import save_file
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        if self._peft is not None:
+            self._peft.save_pretrained(out)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.projector.state_dict().items()}
+        save_file(state, out / PROJECTOR_FILE)
+        info = {"base": self.base, "lora": self._peft is not None, "projector": PROJECTOR_FILE}
+        (out / ADAPTER_JSON).write_text(json.dumps(info, indent=2))
+        return out
+
+    def load_adapter(self, adapter_dir: str | Path, trainable: bool = False) -> None:
+        """Load an adapter written by `save_adapter` (trainable=True to keep training it)."""
+        from safetensors.torch import load_file
+
+        adapter_dir = Path(adapter_dir)
+        if not (adapter_dir / ADAPTER_JSON).is_file():
+            raise ModelError(f"{adapter_dir} is not an lmm-apa adapter (no {ADAPTER_JSON})")
+        if self._peft is not None:
+            raise ModelError("this model already has a LoRA adapter")
+        info = json.loads((adapter_dir / ADAPTER_JSON).read_text())
+        if info.get("lora"):
+            from peft import PeftModel
+
+            self.model = self._peft = PeftModel.from_pretrained(self._hf, adapter_dir, is_trainable=trainable)
+        state = load_file(adapter_dir / info.get("projector", PROJECTOR_FILE))
+        self.projector.load_state_dict({k: v.to(self.device, self.dtype) for k, v in state.items()})
+        self.projector.requires_grad_(trainable)
+
+
+def _resolve(name_or_path: str | Path) -> Path:
+    if str(name_or_path) == "default":
+        from lmm_apa.models.assemble import build_default_backbone
+
+        return build_default_backbone()
+    path = Path(name_or_path).expanduser()
+    config = path / "config.json"
+    if not config.is_file():
+        raise ModelError(
+            f"backbone {path}: no config.json (expected 'default' or a Qwen2-Audio model folder)"
+        )
+    model_type = json.loads(config.read_text()).get("model_type")
+    if model_type != "qwen2_audio":
+        raise ModelError(f"backbone {path}: model_type is {model_type!r}, not 'qwen2_audio'")
+    return path
+
+
+def load_backbone(
+    name_or_path: str | Path = "default",
+    adapter: str | Path | None = None,
+    dtype=None,
+    device=None,
+    trainable: bool = False,
+) -> AudioLMM:
+    """Load a backbone: "default" (assembled in the cache, built if missing) or a Qwen2-Audio folder.
+
+    bf16 on CUDA, fp32 on CPU unless `dtype` says otherwise. All weights come frozen and in eval mode;
+    `adapter` loads a saved adapter (trainable=True to continue training it), `AudioLMM.add_lora` adds a
+    fresh one.
+    """
+    import torch
+    from transformers import AutoTokenizer, Qwen2AudioForConditionalGeneration
+
+    path = _resolve(name_or_path)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if dtype is None:
+        dtype = torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
+    try:
+        # Straight onto the GPU: a 7B model in bf16 need not pass through CPU memory first.
+        placement = {"device_map": {"": str(device)}} if torch.device(device).type == "cuda" else {}
+        model = Qwen2AudioForConditionalGeneration.from_pretrained(path, dtype=dtype, **placement)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as e:
+        raise ModelError(f"backbone {path} does not load: {e}") from e
+    model.to(device).eval().requires_grad_(False)
+    info_file = path / BACKBONE_JSON
+    info = json.loads(info_file.read_text()) if info_file.is_file() else {}
+    if info.get("audio_encoder") == CT2_ENCODER:
+        from lmm_apa.models.parts import whisper_ct2_dir
+        from lmm_apa.models.whisper_ct2 import CT2WhisperEncoder
+
+        encoder = CT2WhisperEncoder(whisper_ct2_dir())
+    else:
+        from transformers import WhisperFeatureExtractor
+
+        from lmm_apa.models.features import TorchAudioEncoder
+
+        encoder = TorchAudioEncoder(model.model.audio_tower, WhisperFeatureExtractor.from_pretrained(path))
+    base = "default" if str(name_or_path) == "default" else str(path.resolve())
+    lmm = AudioLMM(model, tokenizer, encoder, base=base)
+    if adapter is not None:
+        lmm.load_adapter(adapter, trainable=trainable)
+    return lmm
