@@ -1,0 +1,155 @@
+"""Training throughput and peak memory per backbone and task, on this machine.
+
+    .venv/bin/python bench/train_throughput.py --backbone default --tasks multi,sentence,word,phone
+
+Each task runs in its own process (so its peak RSS is its own): load the backbone with a fresh LoRA,
+build N real Speechocean762 utterances (features cached), then time ``--warmup`` + ``--steps``
+optimizer steps of the real training step (one concatenated chosen+rejected forward, backward,
+clip, AdamW) at batch 1 x grad-accum ``--grad-accum``. Writes JSON and a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TASKS = ("multi", "sentence", "word", "phone")
+
+
+def run_one(args: argparse.Namespace) -> dict:
+    import torch
+
+    from lmm_apa.train.config import load_config
+    from lmm_apa.train.data import build_datasets
+    from lmm_apa.train.loop import build_model, forward_loss, make_batch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    micro = args.grad_accum * (args.warmup + args.steps)
+    cfg = load_config(
+        None,
+        [
+            f"model.backbone={args.backbone}",
+            f"data.task={args.task}",
+            f"data.limit={min(micro, args.utterances)}",
+            "data.dev_fraction=0.1",
+            "data.dev_limit=1",
+            f"data.n_rejected={args.n_rejected}",
+        ],
+    )
+    torch.manual_seed(0)
+    t0 = time.perf_counter()
+    lmm = build_model(cfg)
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    train_set, _, _ = build_datasets(cfg, lmm)
+    features_s = time.perf_counter() - t0
+    device = lmm.device
+    params = lmm.trainable_parameters()
+    optimizer = torch.optim.AdamW(params, lr=1e-4)
+    lmm.model.train()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    times, cpu_times, tokens = [], [], []
+    for s in range(args.warmup + args.steps):
+        t0, c0 = time.perf_counter(), time.process_time()
+        for k in range(args.grad_accum):
+            example = train_set[(s * args.grad_accum + k) % len(train_set)]
+            batch = make_batch([example], lmm, with_rejected=True).to(device)
+            loss, _ = forward_loss(lmm, batch, cfg)
+            (loss / args.grad_accum).backward()
+            tokens.append(int(batch.attention_mask.sum()))
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
+    timed = times[args.warmup :]
+    s_per_step = sum(timed) / len(timed)
+    # Wall time grows with whatever else shares the cores; CPU seconds much less so (with --threads 1
+    # hardly at all: no threads spin waiting for each other). Idle 2-core wall ~ 1-thread CPU s / 2.
+    cpu_per_utt = sum(cpu_times[args.warmup :]) / len(timed) / args.grad_accum
+    out = {
+        "backbone": args.backbone,
+        "task": args.task,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "grad_accum": args.grad_accum,
+        "n_rejected": args.n_rejected,
+        "steps_timed": len(timed),
+        "s_per_step": round(s_per_step, 3),
+        "s_per_utt": round(s_per_step / args.grad_accum, 3),
+        "samples_per_s": round(args.grad_accum / s_per_step, 3),
+        "cpu_s_per_utt": round(cpu_per_utt, 3),
+        "load_avg_1min": round(os.getloadavg()[0], 2),
+        "tokens_per_row": round(sum(tokens) / len(tokens) / (1 + args.n_rejected), 1),
+        "load_s": round(load_s, 1),
+        "features_s_per_utt": round(features_s / len(train_set), 3),
+        # ru_maxrss is in KiB on Linux: this process's peak, which is why each task has its own process.
+        "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+        "trainable_params": sum(p.numel() for p in params),
+    }
+    if device.type == "cuda":
+        out["cuda_max_allocated_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+    return out
+
+
+def markdown(rows: list[dict]) -> str:
+    cols = ["backbone", "task", "tokens_per_row", "s_per_utt", "s_per_step", "samples_per_s", "cpu_s_per_utt"]
+    cols += ["peak_rss_gib", "load_avg_1min"]
+    if any("cuda_max_allocated_gib" in r for r in rows):
+        cols.append("cuda_max_allocated_gib")
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--backbone", default="default")
+    p.add_argument("--tasks", default=",".join(TASKS))
+    p.add_argument("--steps", type=int, default=2, help="timed optimizer steps per task")
+    p.add_argument("--warmup", type=int, default=1, help="untimed optimizer steps first")
+    p.add_argument("--grad-accum", type=int, default=4, help="micro-batches (utterances) per step")
+    p.add_argument("--n-rejected", type=int, default=1)
+    p.add_argument("--utterances", type=int, default=8, help="distinct utterances cycled through")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--out", default="bench/results", help="folder for the JSON and markdown")
+    p.add_argument("--task", help=argparse.SUPPRESS)  # internal: run one task in this process
+    args = p.parse_args()
+    if args.task:
+        print(json.dumps(run_one(args)))
+        return
+
+    rows = []
+    for task in args.tasks.split(","):
+        cmd = [sys.executable, __file__, "--task", task]
+        for name in ("backbone", "steps", "warmup", "grad_accum", "n_rejected", "utterances", "threads"):
+            cmd += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"{task} failed:\n{proc.stderr[-3000:]}")
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        print(json.dumps(rows[-1]), flush=True)
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    slug = Path(args.backbone).name or args.backbone
+    meta = {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()}
+    (out / f"train_throughput_{slug}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    table = markdown(rows)
+    (out / f"train_throughput_{slug}.md").write_text(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

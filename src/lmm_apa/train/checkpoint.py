@@ -1,0 +1,108 @@
+"""Checkpoints: save, find the latest, resume, keep the last k.
+
+A checkpoint folder ``<output_dir>/checkpoints/step-0000050/`` holds
+  adapter/           the LoRA adapter + projector (AudioLMM.save_adapter): usable for scoring as is
+  trainer_state.pt   trainable weights, optimizer state, RNG states, step, data position
+  config.yaml        the fully resolved run config
+It is written under a temporary name and renamed when complete, so an interruption during a save
+never leaves a half checkpoint for ``--resume`` to pick.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from lmm_apa.train.config import RunConfig
+
+_NAME = re.compile(r"^step-(\d+)$")
+
+
+def checkpoints_dir(output_dir: str | Path) -> Path:
+    return Path(output_dir) / "checkpoints"
+
+
+def list_checkpoints(output_dir: str | Path) -> list[Path]:
+    """Complete checkpoints, oldest first."""
+    d = checkpoints_dir(output_dir)
+    if not d.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in d.iterdir() if (m := _NAME.match(p.name)) and p.is_dir()]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(output_dir: str | Path) -> Path | None:
+    ckpts = list_checkpoints(output_dir)
+    return ckpts[-1] if ckpts else None
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def save_checkpoint(
+    output_dir: str | Path,
+    step: int,
+    lmm: Any,
+    optimizer: torch.optim.Optimizer,
+    state: dict[str, Any],
+    config: RunConfig,
+    keep_last: int = 2,
+) -> Path:
+    """Write checkpoint ``step`` and delete all but the newest ``keep_last``; returns its folder."""
+    final = checkpoints_dir(output_dir) / f"step-{step:07d}"
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    lmm.save_adapter(tmp / "adapter")
+    torch.save(
+        {
+            "step": step,
+            "trainable": trainable_state(lmm.model),
+            "optimizer": optimizer.state_dict(),
+            "rng": rng_state(),
+            **state,
+        },
+        tmp / "trainer_state.pt",
+    )
+    config.save(tmp / "config.yaml")
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    for old in list_checkpoints(output_dir)[:-keep_last]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_checkpoint(ckpt: str | Path, lmm: Any, optimizer: torch.optim.Optimizer | None) -> dict[str, Any]:
+    """Restore trainable weights, optimizer and RNG states; return the saved trainer state."""
+    # weights_only=False: the file holds numpy/python RNG states; it is our own file, not a download.
+    state = torch.load(Path(ckpt) / "trainer_state.pt", map_location="cpu", weights_only=False)
+    missing = set(state["trainable"]) - {n for n, _ in lmm.model.named_parameters()}
+    if missing:
+        raise ValueError(f"checkpoint {ckpt} has weights the model lacks, e.g. {sorted(missing)[:3]}")
+    lmm.model.load_state_dict(state["trainable"], strict=False)
+    if optimizer is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    set_rng_state(state["rng"])
+    return state

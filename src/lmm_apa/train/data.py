@@ -1,0 +1,199 @@
+"""Training examples: cached audio features + prompt, chosen and rejected token ids.
+
+Examples come from the corpus folder (prompts and answers built by `lmm_apa.tasks`) or from a JSONL
+written by `lmm-apa data build`. The audio encoder is frozen, so its features are computed once per
+backbone and utterance and cached on disk; an example only holds the cache path and the length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lmm_apa.errors import DataError
+from lmm_apa.paths import cache_dir
+from lmm_apa.train.config import RunConfig
+
+
+@dataclass
+class Example:
+    utt_id: str
+    feats_path: Path
+    prompt_ids: list[int]  # chat template with the audio tokens expanded; ends with the assistant header
+    chosen_ids: list[int]
+    rejected_ids: list[list[int]]
+
+
+@dataclass
+class BuildStats:
+    """What building the examples dropped or cut, so a run can report it."""
+
+    kept: int = 0
+    skipped_too_long: list[str] = field(default_factory=list)
+    truncated: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Source:
+    """One utterance to turn into an example: its audio and its texts."""
+
+    utt_id: str
+    audio: str
+    prompt: str
+    chosen: str
+    rejected: list[str]
+
+
+def default_corpus_dir() -> Path:
+    env = os.environ.get("LMM_APA_CORPUS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3].parent / "shared" / "speechocean762"
+
+
+def feature_dir(cfg: RunConfig) -> Path:
+    """Cache folder of one backbone's frozen-encoder features."""
+    if cfg.data.feature_cache:
+        return Path(cfg.data.feature_cache)
+    name = cfg.model.backbone
+    # A path backbone gets a readable name plus a hash of its full path, so two folders never collide.
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).name or name)
+    if name != "default":
+        slug += "-" + hashlib.sha1(str(Path(name).expanduser().resolve()).encode()).hexdigest()[:8]
+    return cache_dir() / "features" / slug
+
+
+def cached_features(lmm: Any, utt_id: str, audio: str, folder: Path) -> tuple[Path, int]:
+    """Encode ``audio`` once (frozen encoder) and keep it at ``folder/<utt_id>.pt``; (path, frames)."""
+    from lmm_apa.data.audio import load_audio
+
+    path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', utt_id)}.pt"
+    if path.is_file():
+        cached = torch.load(path, map_location="cpu")
+        # A different encoder width means a stale cache (e.g. another backbone under the same name).
+        if cached.ndim == 2 and cached.shape[1] == lmm.d_audio:
+            return path, int(cached.shape[0])
+    with torch.no_grad():
+        feats = lmm.encode_audio(load_audio(audio)).detach().cpu()
+    folder.mkdir(parents=True, exist_ok=True)
+    # Write under a name of this process, then rename: a killed run never leaves a half-written
+    # entry, and two runs sharing the cache never write into the same file.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    torch.save(feats, tmp)
+    tmp.replace(path)
+    return path, int(feats.shape[0])
+
+
+def load_features(path: Path) -> torch.Tensor:
+    return torch.load(path, map_location="cpu")
+
+
+def corpus_sources(cfg: RunConfig) -> tuple[list[Source], list[Source]]:
+    """(train, dev) sources from the corpus folder: speaker-disjoint split, then tasks' texts."""
+    from lmm_apa.data.speechocean import load_speechocean762
+    from lmm_apa.data.splits import train_dev_split
+    from lmm_apa.tasks.build import make_record
+
+    d = cfg.data
+    utts = load_speechocean762(d.corpus_dir or default_corpus_dir(), "train")
+    train, dev = train_dev_split(utts, d.dev_fraction, d.split_seed) if d.dev_fraction > 0 else (utts, [])
+    if d.limit is not None:
+        train = train[: d.limit]
+    if d.dev_limit is not None:
+        dev = dev[: d.dev_limit]
+
+    def source(u: Any) -> Source:
+        # The same record `lmm-apa data build` writes, so both routes train on identical texts.
+        row = make_record(u, d.task, d.n_rejected, d.rejected_seed)
+        rejected = [row["rejected"]] if isinstance(row["rejected"], str) else row["rejected"]
+        return Source(row["utt_id"], row["audio"], row["prompt"], row["chosen"], rejected)
+
+    return [source(u) for u in train], [source(u) for u in dev]
+
+
+def jsonl_sources(path: str | Path, task: str, n_rejected: int, limit: int | None = None) -> list[Source]:
+    """Sources from a `lmm-apa data build` JSONL (rows of other tasks are skipped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"training JSONL {path} not found (write it with `lmm-apa data build`)")
+    out = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if row.get("task", task) != task:
+                continue
+            rejected = row.get("rejected") or []
+            rejected = [rejected] if isinstance(rejected, str) else list(rejected)
+            uid, audio, prompt, chosen = str(row["utt_id"]), row["audio"], row["prompt"], row["chosen"]
+            out.append(Source(uid, audio, prompt, chosen, rejected[:n_rejected]))
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            msg = f"{path}:{i}: not a training row ({e!r}); needs utt_id, audio, prompt, chosen"
+            raise DataError(msg) from None
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def build_examples(
+    sources: list[Source], lmm: Any, cfg: RunConfig, progress: bool = False
+) -> tuple[list[Example], BuildStats]:
+    """Tokenise, attach cached features, and fit each sequence into ``max_length``.
+
+    Only the answer's end may be cut: the audio tokens and the prompt are never truncated (a model
+    that sees part of the audio would be trained to score speech it did not hear), so an example
+    whose prompt alone does not fit is skipped and counted.
+    """
+    d, stats, folder = cfg.data, BuildStats(), feature_dir(cfg)
+    need_rejected = cfg.train.loss_type != "ce"
+    examples = []
+    if progress:
+        from rich.progress import track
+
+        # The first run of a backbone encodes every utterance (about 0.4 s each on 2 CPU cores).
+        sources = track(sources, description=f"features ({folder})", transient=True)
+    for s in sources:
+        if need_rejected and not s.rejected:
+            raise DataError(f"utterance {s.utt_id} has no rejected answer: SimPO needs one (or loss_type ce)")
+        feats_path, n_audio = cached_features(lmm, s.utt_id, s.audio, folder)
+        prompt = lmm.prompt_ids(s.prompt, n_audio)
+        room = d.max_length - len(prompt)
+        if room < 1:
+            stats.skipped_too_long.append(s.utt_id)
+            continue
+        if d.max_answer_tokens is not None:
+            room = min(room, d.max_answer_tokens)
+        answers = [lmm.answer_ids(a) for a in [s.chosen, *(s.rejected if need_rejected else [])]]
+        if any(len(a) > room for a in answers):
+            stats.truncated.append(s.utt_id)
+        answers = [a[:room] for a in answers]
+        examples.append(Example(s.utt_id, feats_path, prompt, answers[0], answers[1:]))
+    stats.kept = len(examples)
+    return examples, stats
+
+
+def build_datasets(
+    cfg: RunConfig, lmm: Any, progress: bool = False
+) -> tuple[list[Example], list[Example], dict[str, BuildStats]]:
+    """Train and dev examples for a run, from the JSONL files if given, else from the corpus."""
+    d = cfg.data
+    if d.train_jsonl:
+        train_src = jsonl_sources(d.train_jsonl, d.task, d.n_rejected, d.limit)
+        dev_src = jsonl_sources(d.dev_jsonl, d.task, d.n_rejected, d.dev_limit) if d.dev_jsonl else []
+    else:
+        train_src, dev_src = corpus_sources(cfg)
+    if not train_src:
+        raise DataError(f"no training examples for task {d.task!r}")
+    train, train_stats = build_examples(train_src, lmm, cfg, progress)
+    dev, dev_stats = build_examples(dev_src, lmm, cfg, progress)
+    if not train:
+        raise DataError(f"all {len(train_src)} train examples are longer than data.max_length={d.max_length}")
+    return train, dev, {"train": train_stats, "dev": dev_stats}

@@ -1,0 +1,276 @@
+"""The training loop: LoRA + (SimPO + lambda * CE), read top to bottom.
+
+Each optimizer step: set lr -> maybe evaluate on dev and checkpoint -> forward/backward over
+``grad_accum`` micro-batches -> clip -> step -> log. ``accelerate`` owns the device and the
+distributed setup, so ``accelerate launch`` runs DDP from its own config with no change here; on one
+CPU it is a no-op. The data order is a pure function of (seed, epoch), so a resumed run sees the
+same micro-batches an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lmm_apa.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from lmm_apa.train.collate import Batch, collate
+from lmm_apa.train.config import RunConfig
+from lmm_apa.train.data import Example, build_datasets, load_features
+from lmm_apa.train.log import MetricLogger
+from lmm_apa.train.losses import training_loss
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    final_adapter: Path
+    steps: int
+    resumed_from: Path | None
+    last_metrics: dict[str, float]
+    eval_metrics: dict[str, float]
+
+
+def build_model(cfg: RunConfig) -> Any:
+    """The backbone with a fresh LoRA (or ``adapter_init``), in the configured dtype."""
+    from lmm_apa.models.backbone import load_backbone
+    from lmm_apa.models.lora import LoraSettings
+
+    m = cfg.model
+    dtype = None if m.dtype == "auto" else getattr(torch, m.dtype)
+    lmm = load_backbone(m.backbone, adapter=m.adapter_init, dtype=dtype, trainable=True)
+    if m.adapter_init is None:
+        lmm.add_lora(LoraSettings(rank=m.lora_rank, alpha=m.lora_alpha, dropout=m.lora_dropout))
+    return lmm
+
+
+@functools.lru_cache(maxsize=2)
+def micro_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Example indices of each micro-batch of one epoch: a seeded shuffle, cut into batches."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1000 + epoch)).tolist()
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def make_batch(examples: list[Example], lmm: Any, with_rejected: bool) -> Batch:
+    feats = [load_features(e.feats_path) for e in examples]
+    return collate(examples, feats, lmm.pad_token_id, with_rejected=with_rejected)
+
+
+def forward_loss(lmm: Any, batch: Batch, cfg: RunConfig) -> tuple[torch.Tensor, dict[str, float]]:
+    """One concatenated forward pass (chosen + rejected rows), then the loss on the answer tokens."""
+    t = cfg.train
+    logits = lmm.forward(batch.input_ids, batch.attention_mask, batch.audio_feats)
+    return training_loss(
+        logits, batch.labels, batch.n_chosen, batch.rejected_owner,
+        t.loss_type, t.beta, t.gamma, t.ce_weight, t.label_smoothing,
+    )  # fmt: skip
+
+
+def mean_metrics(records: list[dict[str, float]]) -> dict[str, float]:
+    keys = records[0].keys()
+    return {k: sum(r[k] for r in records) / len(records) for k in keys}
+
+
+@torch.no_grad()
+def evaluate(lmm: Any, dev: list[Example], cfg: RunConfig, device: torch.device) -> dict[str, float]:
+    """Mean dev metrics, ``eval_``-prefixed as TRL names them (dropout off)."""
+    if not dev:
+        return {}
+    lmm.model.eval()
+    records = []
+    for e in dev:
+        batch = make_batch([e], lmm, cfg.train.loss_type != "ce").to(device)
+        records.append(forward_loss(lmm, batch, cfg)[1])
+    lmm.model.train()
+    return {f"eval_{k}": v for k, v in mean_metrics(records).items()}
+
+
+def train(
+    cfg: RunConfig,
+    resume: bool = False,
+    lmm: Any = None,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> TrainResult:
+    """Train per ``cfg``; with ``resume``, continue from the latest checkpoint in ``output_dir``.
+
+    ``lmm``: an already loaded backbone with its LoRA (else built from ``cfg.model``).
+    ``stop_after``: end this invocation once ``stop_after`` optimizer steps are done in total, with a
+    checkpoint but no final adapter, as an interruption would (the schedule still spans the whole
+    run); a later ``resume=True`` call carries on.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from transformers import get_scheduler
+
+    t = cfg.train
+    out = Path(t.output_dir)
+    accelerator = Accelerator()
+    set_seed(t.seed)  # before the LoRA init, so the same seed gives the same initial adapter
+    lmm = lmm if lmm is not None else build_model(cfg)
+    lmm.model.to(accelerator.device)
+    with accelerator.main_process_first():  # one process fills the feature cache, the others read it
+        train_set, dev_set, stats = build_datasets(cfg, lmm, progress and accelerator.is_main_process)
+    for name, s in stats.items():
+        if s.skipped_too_long or s.truncated:
+            accelerator.print(
+                f"{name}: skipped {len(s.skipped_too_long)} utterances longer than data.max_length, "
+                f"cut the answer end of {len(s.truncated)}"
+            )
+
+    # Step arithmetic: every optimizer step takes grad_accum micro-batches on each process.
+    n_proc, rank = accelerator.num_processes, accelerator.process_index
+    micro_per_epoch = math.ceil(len(train_set) / t.batch_size)
+    micro_per_step = t.grad_accum * n_proc
+    total_steps = t.max_steps or math.ceil(t.epochs * micro_per_epoch / micro_per_step)
+    with_rejected = t.loss_type != "ce"
+
+    params = [p for p in lmm.model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+    schedules = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
+    scheduler = get_scheduler(
+        schedules[t.lr_schedule], optimizer, num_warmup_steps=math.ceil(t.warmup_ratio * total_steps),
+        num_training_steps=total_steps,
+    )  # fmt: skip
+    step, resumed_from = 0, None
+    if resume and (ckpt := latest_checkpoint(out)) is not None:
+        state = load_checkpoint(ckpt, lmm, optimizer)
+        scheduler.load_state_dict(state["scheduler"])
+        step, resumed_from = state["step"], ckpt
+        accelerator.print(f"resumed from {ckpt} at step {step}/{total_steps}")
+    # Under `accelerate launch`, DDP wraps the peft model so its gradient hooks fire; AudioLMM.forward
+    # calls lmm.model, so the wrapper goes there. Saving uses the unwrapped model (see `unwrapped`).
+    peft_model = lmm.model
+    lmm.model = model = accelerator.prepare_model(peft_model)
+    if accelerator.is_main_process:
+        cfg.save(out / "config.yaml")
+    logger = MetricLogger(out, tensorboard=t.tensorboard, enabled=accelerator.is_main_process)
+
+    def checkpoint() -> None:
+        if accelerator.is_main_process:
+            with unwrapped(lmm, peft_model):
+                save_checkpoint(
+                    out, step, lmm, optimizer,
+                    {"scheduler": scheduler.state_dict(), "micro_batches_done": step * micro_per_step},
+                    cfg, t.keep_last,
+                )  # fmt: skip
+        accelerator.wait_for_everyone()
+
+    start_step = step
+    bar = _progress(progress and accelerator.is_main_process, total_steps, step)
+    metrics: dict[str, float] = {}
+    eval_metrics: dict[str, float] = {}
+    lmm.model.train()
+    end = total_steps if stop_after is None else min(stop_after, total_steps)
+    while step < end:
+        # 1. set lr (the scheduler is a function of the step; it moved on after the last step)
+        lr = scheduler.get_last_lr()[0]
+
+        # 2. maybe evaluate on dev, and checkpoint (not right after a resume: that was done before)
+        if step != start_step and t.eval_every and step % t.eval_every == 0:
+            eval_metrics = evaluate(lmm, dev_set, cfg, accelerator.device)
+            logger.log(eval_metrics, step)
+        if step != start_step and step % t.save_every == 0:
+            checkpoint()
+
+        # 3. forward/backward over grad_accum micro-batches; the loss is scaled so the step's
+        # gradient is the mean over its micro-batches. DDP syncs gradients only on the last one.
+        t0 = time.perf_counter()
+        records = []
+        for k in range(t.grad_accum):
+            micro = step * micro_per_step + k * n_proc + rank
+            epoch, j = divmod(micro, micro_per_epoch)
+            ids = micro_batches(len(train_set), t.batch_size, t.seed, epoch)[j]
+            batch = make_batch([train_set[i] for i in ids], lmm, with_rejected).to(accelerator.device)
+            sync = k == t.grad_accum - 1
+            with accelerator.no_sync(model) if not sync else nullcontext():
+                loss, m = forward_loss(lmm, batch, cfg)
+                accelerator.backward(loss / t.grad_accum)
+            records.append(m)
+
+        # 4. clip, step
+        grad_norm = accelerator.clip_grad_norm_(params, t.max_grad_norm) if t.max_grad_norm > 0 else None
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+
+        # 5. log (TRL's names); samples/s counts utterances, not rows
+        dt = time.perf_counter() - t0
+        metrics = mean_metrics(records)
+        metrics |= {
+            "lr": lr,
+            "epoch": (step * micro_per_step) / micro_per_epoch,
+            "samples_per_s": t.batch_size * micro_per_step / dt,
+            "s_per_step": dt,
+        }
+        if grad_norm is not None:
+            metrics["grad_norm"] = float(grad_norm)
+        if step % t.log_every == 0 or step == total_steps:
+            logger.log(metrics, step)
+        bar.update(step, metrics)
+
+    bar.close()
+    if step < total_steps:  # stopped early on request: checkpoint, no final adapter
+        if step != start_step:
+            checkpoint()
+        logger.close()
+        lmm.model = peft_model
+        return TrainResult(out, out / "final", step, resumed_from, metrics, eval_metrics)
+    # The last step is always evaluated and saved (the loop's top only sees steps it will take).
+    if dev_set:
+        eval_metrics = evaluate(lmm, dev_set, cfg, accelerator.device)
+        logger.log(eval_metrics, step)
+    if step != start_step:
+        checkpoint()
+    final = out / "final"
+    if accelerator.is_main_process:
+        with unwrapped(lmm, peft_model):
+            lmm.save_adapter(final)
+        cfg.save(final / "config.yaml")
+    lmm.model = peft_model
+    logger.close()
+    return TrainResult(out, final, step, resumed_from, metrics, eval_metrics)
+
+
+@contextmanager
+def unwrapped(lmm: Any, inner: torch.nn.Module) -> Iterator[None]:
+    """Hand ``lmm`` its unwrapped (peft) model for saving, then give the DDP wrapper back."""
+    wrapped, lmm.model = lmm.model, inner
+    try:
+        yield
+    finally:
+        lmm.model = wrapped
+
+
+class _progress:
+    """A rich progress bar with ETA and the latest loss (silent when disabled)."""
+
+    def __init__(self, enabled: bool, total: int, start: int) -> None:
+        self._bar = None
+        if not enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(
+            TextColumn("train"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
+        )  # fmt: skip
+        self._bar.start()
+        self._task = self._bar.add_task("train", total=total, completed=start, info="")
+
+    def update(self, step: int, metrics: dict[str, float]) -> None:
+        if self._bar is not None:
+            info = f"loss {metrics['loss']:.4f}  {metrics['samples_per_s']:.2f} utt/s"
+            self._bar.update(self._task, completed=step, info=info)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
