@@ -75,3 +75,19 @@ def test_bad_inputs_raise_user_errors(onepass, tmp_path):
         onepass.assess_text(np.zeros(16000, dtype=np.float32), "!!!")
     with pytest.raises(ModelError):
         load_scorer(tmp_path / "nothing-here")
+
+
+def test_logits_at_slots_equal_the_full_forward(onepass, bear):
+    import torch
+
+    from lmm_apa.data.audio import load_audio
+
+    lmm = onepass.lmm
+    feats = lmm.encode_audio(load_audio(bear[0]))
+    ids = torch.tensor([lmm.prompt_ids("<|AUDIO|> score this", len(feats)) + lmm.answer_ids("sentence:8/X")])
+    mask = torch.ones_like(ids)
+    positions = torch.tensor([[3, ids.shape[1] - 2, ids.shape[1] - 1]])
+    with torch.no_grad():
+        full = lmm.forward(ids, mask, [feats])
+        picked = lmm.logits_at(ids, mask, [feats], positions)
+    assert torch.allclose(picked[0], full[0, positions[0]], atol=1e-5)

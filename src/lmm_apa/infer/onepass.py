@@ -40,11 +40,11 @@ def onepass_scores(
     prompt = lmm.prompt_ids(build_prompt(reference, task), len(feats))
     layout = token_layout(reference, task, lmm.tokenizer, filler=filler)
     ids = torch.tensor([prompt + layout.ids])
-    logits = lmm.forward(ids, torch.ones_like(ids), [feats])[0]
     # The token at position p is predicted by the logits at p - 1.
-    at = torch.tensor([len(prompt) + p - 1 for p in layout.slot_positions])
+    at = torch.tensor([[len(prompt) + p - 1 for p in layout.slot_positions]])
+    logits = lmm.logits_at(ids, torch.ones_like(ids), [feats], at)[0]
     symbols = torch.tensor(slot_token_ids(lmm.tokenizer))
-    probs = logits[at][:, symbols].float().softmax(-1).cpu()
+    probs = logits[:, symbols].float().softmax(-1).cpu()
     units = torch.arange(probs.shape[1], dtype=torch.float32)
     mean_units = probs @ units
     std_units = (probs @ units**2 - mean_units**2).clamp_min(0).sqrt()

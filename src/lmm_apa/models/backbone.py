@@ -142,6 +142,23 @@ class AudioLMM:
 
     __call__ = forward
 
+    def logits_at(self, input_ids, attention_mask, audio_feats: list, positions):
+        """Logits (B, K, V) at the given positions (B, K) only.
+
+        The LM head over a 49k vocabulary is a sixth of this backbone's forward cost; one-pass
+        scoring needs it at the score slots alone. LoRA is injected into the language model's own
+        modules, so calling them directly keeps the adapter.
+        """
+        import torch
+
+        embeds = self.embed(input_ids, audio_feats)
+        hidden = self._hf.model.language_model(
+            inputs_embeds=embeds, attention_mask=attention_mask.to(self.device), use_cache=False
+        ).last_hidden_state
+        positions = positions.to(self.device)
+        picked = torch.gather(hidden, 1, positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
+        return self._hf.lm_head(picked)
+
     def generate(self, prompt_ids: list[int], audio_feats, max_new_tokens: int = 256) -> str:
         """Greedy answer text for one utterance (prompt from `prompt_ids`, features from `encode_audio`)."""
         import torch
