@@ -38,10 +38,11 @@ def run_one(args: argparse.Namespace) -> dict:
     import numpy as np
 
     from lmm_apa.data.audio import load_audio
-    from lmm_apa.eval.report import evaluate_predictions, load_split_labels, spread_sample
+    from lmm_apa.data.splits import load_split
+    from lmm_apa.eval.report import evaluate_predictions, spread_sample
     from lmm_apa.infer.scorer import load_scorer
 
-    labels = spread_sample(load_split_labels(args.data, "dev"), args.n, seed=0)
+    labels = spread_sample(load_split(args.data, "dev"), args.n, seed=0)
     model, mode = ("zero-shot", "onepass") if args.mode == "zero-shot" else (args.model, args.mode)
     scorer = load_scorer(model, mode=mode)
     scorer.assess(labels[0].unlabelled(), load_audio(labels[0].audio_path))  # warm-up

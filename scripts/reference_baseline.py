@@ -14,9 +14,10 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from lmm_apa.data.splits import load_split
 from lmm_apa.eval.predictions import write_predictions
 from lmm_apa.eval.reference import FEATURE_NAMES, ReferencePredictor, extract_features
-from lmm_apa.eval.report import evaluate_file, load_split_labels
+from lmm_apa.eval.report import evaluate_file
 
 
 def main() -> None:
@@ -29,8 +30,8 @@ def main() -> None:
     args = ap.parse_args()
 
     t0 = time.time()
-    train = load_split_labels(args.data, "train-minus-dev", args.dev_fraction, args.seed)
-    dev = load_split_labels(args.data, "dev", args.dev_fraction, args.seed)
+    train = load_split(args.data, "train-minus-dev", args.dev_fraction, args.seed)
+    dev = load_split(args.data, "dev", args.dev_fraction, args.seed)
     # The dev utterances go in without their labels: the predictor cannot peek at them.
     dev_inputs = [u.unlabelled() for u in dev]
     train_x = extract_features(train)

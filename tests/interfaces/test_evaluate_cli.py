@@ -8,8 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from lmm_apa.data.records import SCALES
+from lmm_apa.data.splits import load_split
 from lmm_apa.eval.predictions import write_predictions
-from lmm_apa.eval.report import load_split_labels, spread_sample
+from lmm_apa.eval.report import spread_sample
 from lmm_apa.interfaces.cli import main
 from lmm_apa.interfaces.cli.app import app
 
@@ -40,7 +41,7 @@ def _noisy(utts, seed=0, drop_words_of=None):
 
 @pytest.fixture(scope="module")
 def train_sample(corpus_dir):
-    return spread_sample(load_split_labels(corpus_dir, "train"), LIMIT, seed=0)
+    return spread_sample(load_split(corpus_dir, "train"), LIMIT, seed=0)
 
 
 def test_evaluate_noisy_labels_end_to_end(corpus_dir, train_sample, tmp_path):
@@ -76,8 +77,8 @@ def test_evaluate_noisy_labels_end_to_end(corpus_dir, train_sample, tmp_path):
 
 
 def test_dev_split_is_the_speaker_disjoint_dev_part(corpus_dir, tmp_path):
-    dev = load_split_labels(corpus_dir, "dev", seed=0)
-    rest = load_split_labels(corpus_dir, "train-minus-dev", seed=0)
+    dev = load_split(corpus_dir, "dev", seed=0)
+    rest = load_split(corpus_dir, "train-minus-dev", seed=0)
     assert {u.speaker for u in dev}.isdisjoint({u.speaker for u in rest})
     assert len(dev) + len(rest) == 2500
     pfile = write_predictions(_noisy(dev[:30]), tmp_path / "p.jsonl")

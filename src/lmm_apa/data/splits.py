@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from pathlib import Path
 
 from lmm_apa.data.records import Utterance
 from lmm_apa.errors import DataError
@@ -67,3 +68,21 @@ def train_dev_split(
     train = [u for u in utts if u.speaker not in dev_speakers]
     dev = [u for u in utts if u.speaker in dev_speakers]
     return train, dev
+
+
+# "dev" and "train-minus-dev" are the speaker-disjoint parts of train made by `train_dev_split`.
+SPLITS: tuple[str, ...] = ("test", "train", "dev", "train-minus-dev")
+
+
+def load_split(data_dir: str | Path, split: str, dev_fraction: float = 0.1, seed: int = 0) -> list[Utterance]:
+    """The labelled utterances of ``split`` (one of `SPLITS`), sorted by utt_id."""
+    from lmm_apa.data.speechocean import load_speechocean762
+
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    if split in ("test", "train"):
+        utts = load_speechocean762(data_dir, split=split)
+    else:
+        train, dev = train_dev_split(load_speechocean762(data_dir, split="train"), dev_fraction, seed)
+        utts = dev if split == "dev" else train
+    return sorted(utts, key=lambda u: u.utt_id)

@@ -14,29 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from lmm_apa.data.records import ASPECTS, Utterance
-from lmm_apa.errors import DataError
 from lmm_apa.eval.metrics import compute_metrics
 
 # `--split` values: the corpus' own splits, and the speaker-disjoint dev split carved from train
 # (model selection happens there, never on test) and what is left of train without it.
-SPLITS: tuple[str, ...] = ("test", "train", "dev", "train-minus-dev")
-
-
-def load_split_labels(
-    data_dir: str | Path, split: str, dev_fraction: float = 0.1, seed: int = 0
-) -> list[Utterance]:
-    """The labelled utterances of ``split`` (one of `SPLITS`), sorted by utt_id."""
-    from lmm_apa.data.speechocean import load_speechocean762
-    from lmm_apa.data.splits import train_dev_split
-
-    if split not in SPLITS:
-        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    if split in ("test", "train"):
-        utts = load_speechocean762(data_dir, split=split)
-    else:
-        train, dev = train_dev_split(load_speechocean762(data_dir, split="train"), dev_fraction, seed)
-        utts = dev if split == "dev" else train
-    return sorted(utts, key=lambda u: u.utt_id)
 
 
 def spread_sample(utts: Sequence[Utterance], n: int, seed: int = 0) -> list[Utterance]:

@@ -25,17 +25,12 @@ SPLITS: tuple[str, ...] = ("train", "dev", "train-minus-dev")
 
 
 def load_split(data_dir: str | Path, split: str, dev_fraction: float = 0.1, seed: int = 0) -> list[Utterance]:
-    """The utterances of ``split``; ``dev``/``train-minus-dev`` come from ``train_dev_split``."""
-    from lmm_apa.data.speechocean import load_speechocean762
-    from lmm_apa.data.splits import train_dev_split
+    """The utterances of a split we may train on: never the test split."""
+    from lmm_apa.data import splits
 
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    utts = load_speechocean762(data_dir, split="train")
-    if split == "train":
-        return utts
-    train, dev = train_dev_split(utts, dev_fraction=dev_fraction, seed=seed)
-    return dev if split == "dev" else train
+    return splits.load_split(data_dir, split, dev_fraction=dev_fraction, seed=seed)
 
 
 def make_record(utt: Utterance, task: str, n_rejected: int = 1, seed: int = 0) -> dict[str, Any]:

@@ -53,14 +53,15 @@ def evaluate(
     Intervals are 95% percentile intervals of a bootstrap that resamples speakers. Utterances,
     words and phones of the split without a prediction are counted and reported.
     """
-    from lmm_apa.eval.report import SPLITS, evaluate_file, load_split_labels, spread_sample
+    from lmm_apa.data.splits import SPLITS, load_split
+    from lmm_apa.eval.report import evaluate_file, spread_sample
 
     if split not in SPLITS:
         raise DataError(f"unknown --split {split!r}; choose one of {', '.join(SPLITS)}")
     if predictions is not None and not predictions.is_file():
         # Checked before the labels load, so a typo fails fast.
         raise DataError(f"predictions file not found: {predictions}")
-    labels = load_split_labels(data, split, dev_fraction=dev_fraction, seed=seed)
+    labels = load_split(data, split, dev_fraction=dev_fraction, seed=seed)
     if limit is not None:
         labels = spread_sample(labels, limit, seed=seed)
     config = {
