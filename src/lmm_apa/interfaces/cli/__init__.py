@@ -1,6 +1,8 @@
 """Entry point of the `lmm-apa` command. Each sub-module adds its commands to `app`."""
 
+import os
 import sys
+import warnings
 
 from lmm_apa.errors import LmmApaError
 
@@ -17,6 +19,10 @@ from lmm_apa.interfaces.cli.app import app
 
 
 def main() -> None:
+    # Library chatter (weight-loading bars, deprecation notes) is not for the user of a CLI.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore", category=FutureWarning)
     try:
         app()
     except LmmApaError as e:
