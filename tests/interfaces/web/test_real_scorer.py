@@ -70,6 +70,21 @@ def test_real_scorer_in_process(tiny_model, bear_flac):
     jsonschema.Draft202012Validator({**ref, "components": spec["components"]}).validate(body)
 
 
+def test_shipped_default_model_in_process(bear_flac):
+    from lmm_apa.infer.scorer import DEFAULT_ADAPTER, load_scorer
+
+    if not (DEFAULT_ADAPTER / "lmm_apa_adapter.json").is_file():
+        pytest.skip("no shipped default model")
+    with TestClient(create_app(lambda: load_scorer("default"), model_name="default")) as c:
+        r = c.post("/score", files={"audio": ("bear.flac", bear_flac.read_bytes())}, data={"text": TEXT})
+        bad = c.post("/score", files={"audio": ("x.wav", b"not audio")}, data={"text": TEXT})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [w["text"] for w in body["words"]] == TEXT.split()
+    assert all(0 <= a <= 2 for w in body["words"] for a in w["phones-accuracy"])
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "audio_error"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
