@@ -91,3 +91,32 @@ def test_logits_at_slots_equal_the_full_forward(onepass, bear):
         full = lmm.forward(ids, mask, [feats])
         picked = lmm.logits_at(ids, mask, [feats], positions)
     assert torch.allclose(picked[0], full[0, positions[0]], atol=1e-5)
+
+
+def test_twopass_reads_the_slots_again_with_the_first_pass_symbols_filled_in(onepass, bear):
+    import torch
+
+    from lmm_apa.data.audio import load_audio
+    from lmm_apa.infer.reference import reference_utterance
+    from lmm_apa.tasks.answer import slot_token_ids, token_layout
+    from lmm_apa.tasks.prompts import build_prompt
+
+    lmm, ref = onepass.lmm, reference_utterance(bear[1])
+    feats = lmm.encode_audio(load_audio(bear[0]))
+    first = onepass_scores(lmm, feats, ref, "multi")
+    second = onepass_scores(lmm, feats, ref, "multi", passes=2)
+    # By hand: the answer with each slot holding pass 1's most likely symbol, one full forward.
+    symbols = slot_token_ids(lmm.tokenizer)
+    layout = token_layout(ref, "multi", lmm.tokenizer)
+    answer = list(layout.ids)
+    for pos, k in zip(layout.slot_positions, first.probs.argmax(-1).tolist(), strict=True):
+        answer[pos] = symbols[k]
+    prompt = lmm.prompt_ids(build_prompt(ref, "multi"), len(feats))
+    ids = torch.tensor([prompt + answer])
+    with torch.no_grad():
+        logits = lmm.forward(ids, torch.ones_like(ids), [feats])[0]
+    at = [len(prompt) + p - 1 for p in layout.slot_positions]
+    expected = logits[at][:, symbols].softmax(-1)
+    assert torch.allclose(second.probs, expected, atol=1e-5)
+    # The first slot conditions on no earlier slot, so the second pass cannot change it.
+    assert torch.allclose(second.probs[0], first.probs[0], atol=1e-6)

@@ -7,7 +7,9 @@ ties, unlike a generated integer) and its standard deviation says how sure the m
 no free-running decoding, so nothing can fail to parse.
 
 Earlier slots must hold *some* symbol while later slots are read; ``filler`` is that symbol. The
-default, ``X`` (10), is the most frequent label at the word and phone levels.
+default, ``X`` (10), is the most frequent label at the word and phone levels. The model was trained
+with the true scores in those places, so ``passes=2`` refills every slot with the first pass's most
+likely symbol and reads the distributions again (twice the cost, still no free-running decoding).
 """
 
 from dataclasses import dataclass
@@ -35,16 +37,25 @@ class SlotReadout:
 
 @torch.no_grad()
 def onepass_scores(
-    lmm: AudioLMM, feats: torch.Tensor, reference: Utterance, task: str, filler: str = DEFAULT_FILLER
+    lmm: AudioLMM,
+    feats: torch.Tensor,
+    reference: Utterance,
+    task: str,
+    filler: str = DEFAULT_FILLER,
+    passes: int = 1,
 ) -> SlotReadout:
     prompt = lmm.prompt_ids(build_prompt(reference, task), len(feats))
     layout = token_layout(reference, task, lmm.tokenizer, filler=filler)
-    ids = torch.tensor([prompt + layout.ids])
+    answer = torch.tensor(layout.ids)
+    slot_at = torch.tensor(layout.slot_positions, dtype=torch.long)
     # The token at position p is predicted by the logits at p - 1.
-    at = torch.tensor([[len(prompt) + p - 1 for p in layout.slot_positions]])
-    logits = lmm.logits_at(ids, torch.ones_like(ids), [feats], at)[0]
+    at = (len(prompt) + slot_at - 1).unsqueeze(0)
     symbols = torch.tensor(slot_token_ids(lmm.tokenizer))
-    probs = logits[:, symbols].float().softmax(-1).cpu()
+    for _ in range(passes):
+        ids = torch.cat([torch.tensor(prompt), answer]).unsqueeze(0)
+        logits = lmm.logits_at(ids, torch.ones_like(ids), [feats], at)[0]
+        probs = logits[:, symbols].float().softmax(-1).cpu()
+        answer[slot_at] = symbols[probs.argmax(-1)]
     units = torch.arange(probs.shape[1], dtype=torch.float32)
     mean_units = probs @ units
     std_units = (probs @ units**2 - mean_units**2).clamp_min(0).sqrt()

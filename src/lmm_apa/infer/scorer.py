@@ -18,7 +18,7 @@ from lmm_apa.data.records import Utterance
 from lmm_apa.errors import ModelError
 from lmm_apa.tasks.answer import TASKS, Slot
 
-MODES = ("onepass", "generate")
+MODES = ("onepass", "twopass", "generate")
 DEFAULT_ADAPTER = Path(__file__).resolve().parents[1] / "weights" / "default"
 ADAPTER_JSON = "lmm_apa_adapter.json"
 
@@ -73,10 +73,11 @@ class Scorer:
     def assess(self, reference: Utterance, wave: np.ndarray) -> ScoreResult:
         """Scores for ``reference`` (its words and phones) read from 16 kHz mono ``wave``."""
         feats = self.lmm.encode_audio(wave)
-        if self.mode == "onepass":
+        if self.mode in ("onepass", "twopass"):
             from lmm_apa.infer.onepass import onepass_scores
 
-            readout = onepass_scores(self.lmm, feats, reference, self.task)
+            passes = 2 if self.mode == "twopass" else 1
+            readout = onepass_scores(self.lmm, feats, reference, self.task, passes=passes)
             return ScoreResult(readout.utterance, std=readout.std)
         from lmm_apa.infer.generate import generated_scores
 

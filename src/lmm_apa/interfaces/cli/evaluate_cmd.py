@@ -29,7 +29,7 @@ def evaluate(
         "--model",
         help="Model to run when no --predictions: default, zero-shot, an adapter or a Qwen2-Audio folder.",
     ),
-    mode: str = typer.Option("onepass", "--mode", help="Decoding: onepass (expected scores) or generate."),
+    mode: str = typer.Option("onepass", "--mode", help="onepass (expected scores), twopass or generate."),
     predictions_out: Path | None = typer.Option(
         None, "--predictions-out", help="Write the model's predictions (JSONL) here."
     ),

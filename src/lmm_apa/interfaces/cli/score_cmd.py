@@ -95,7 +95,7 @@ def score(
     model: Annotated[
         str, typer.Option(help="default, zero-shot, an adapter folder or a Qwen2-Audio folder.")
     ] = "default",
-    mode: Annotated[str, typer.Option(help="onepass (expected scores) or generate.")] = "onepass",
+    mode: Annotated[str, typer.Option(help="onepass (expected scores), twopass or generate.")] = "onepass",
     as_json: Annotated[bool, typer.Option("--json", help="Print the corpus schema as JSON Lines.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the results as JSON Lines to this file.")] = None,
 ) -> None:

@@ -20,7 +20,7 @@ def serve(
         "or a Qwen2-Audio model folder.",
     ),
     mode: str = typer.Option(
-        "onepass", "--mode", help="Scoring mode: onepass (expected scores) or generate."
+        "onepass", "--mode", help="Scoring mode: onepass (expected scores), twopass or generate."
     ),
     max_queue: int = typer.Option(
         8, "--max-queue", min=0, help="Requests that may wait for the model; more are refused with 503."
