@@ -120,3 +120,10 @@ def test_twopass_reads_the_slots_again_with_the_first_pass_symbols_filled_in(one
     assert torch.allclose(second.probs, expected, atol=1e-5)
     # The first slot conditions on no earlier slot, so the second pass cannot change it.
     assert torch.allclose(second.probs[0], first.probs[0], atol=1e-6)
+
+
+def test_an_adapter_remembers_its_task_and_the_scorer_uses_it(tiny_adapter, tmp_path):
+    scorer = load_scorer(tiny_adapter)
+    word_adapter = scorer.lmm.save_adapter(tmp_path / "word", task="word")
+    assert load_scorer(word_adapter).task == "word"
+    assert scorer.task == "multi"  # an adapter without a recorded task is multi-granularity

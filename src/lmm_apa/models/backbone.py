@@ -193,8 +193,11 @@ class AudioLMM:
         """The parameters to optimise (projector + LoRA), ready for torch.optim."""
         return list(self.named_trainable_parameters().values())
 
-    def save_adapter(self, out_dir: str | Path) -> Path:
-        """Write the LoRA adapter (peft), the projector (safetensors) and a JSON naming the base backbone."""
+    def save_adapter(self, out_dir: str | Path, task: str | None = None) -> Path:
+        """Write the LoRA adapter (peft), the projector (safetensors) and a JSON naming the base backbone.
+
+        ``task`` (the answer format it was trained on) tells a scorer which prompt and answer to use.
+        """
         from safetensors.torch import save_file
 
         out = Path(out_dir)
@@ -204,6 +207,8 @@ class AudioLMM:
         state = {k: v.detach().cpu().contiguous() for k, v in self.projector.state_dict().items()}
         save_file(state, out / PROJECTOR_FILE)
         info = {"base": self.base, "lora": self._peft is not None, "projector": PROJECTOR_FILE}
+        if task is not None:
+            info["task"] = task
         (out / ADAPTER_JSON).write_text(json.dumps(info, indent=2))
         return out
 

@@ -233,7 +233,7 @@ def train(
     final = out / "final"
     if accelerator.is_main_process:
         with unwrapped(lmm, peft_model):
-            lmm.save_adapter(final)
+            lmm.save_adapter(final, task=cfg.data.task)
         cfg.save(final / "config.yaml")
     lmm.model = peft_model
     logger.close()
