@@ -127,3 +127,11 @@ def test_an_adapter_remembers_its_task_and_the_scorer_uses_it(tiny_adapter, tmp_
     word_adapter = scorer.lmm.save_adapter(tmp_path / "word", task="word")
     assert load_scorer(word_adapter).task == "word"
     assert scorer.task == "multi"  # an adapter without a recorded task is multi-granularity
+
+
+def test_a_slots_only_adapter_refuses_free_running_generation(tiny_adapter, tmp_path):
+    scorer = load_scorer(tiny_adapter)
+    slots_only = scorer.lmm.save_adapter(tmp_path / "filler", task="multi", answer_inputs="filler")
+    with pytest.raises(ModelError, match="--mode onepass"):
+        load_scorer(slots_only, mode="generate")
+    assert load_scorer(slots_only, mode="onepass").mode == "onepass"

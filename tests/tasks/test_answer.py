@@ -158,6 +158,24 @@ def test_token_layout_places_every_slot(train_utts, smollm2_tokenizer):
             assert all(ids[i] == layout.ids[i] for i in others)
 
 
+def test_slot_token_positions_match_the_layout_on_every_train_utterance(train_utts, smollm2_tokenizer):
+    """Found from the answer text alone (filler training), the slots sit where token_layout puts them."""
+    from lmm_apa.tasks.answer import slot_token_positions
+
+    for utt in train_utts:
+        for task in TASKS:
+            positions = slot_token_positions(serialize(utt, task), smollm2_tokenizer)
+            assert positions == token_layout(utt, task, smollm2_tokenizer).slot_positions, (utt.utt_id, task)
+
+
+def test_slot_token_positions_rejects_a_merged_slot(smollm2_tokenizer):
+    from lmm_apa.tasks.answer import slot_token_positions
+
+    assert slot_token_positions("sentence:8/X", smollm2_tokenizer) == [2, 4]
+    with pytest.raises(ValueError, match="not a token of its own"):
+        slot_token_positions("sentence:Xylophone", smollm2_tokenizer)
+
+
 def test_slot_values_cover_every_scale():
     from lmm_apa.tasks.answer import SLOT_VALUES
 

@@ -52,6 +52,7 @@ def test_saved_config_round_trips(tmp_path):
         ("train.lr", "section.key=value"),
         ("train.grad_accum=abc", "train.grad_accum"),
         ("data.n_rejected=0", "n_rejected"),
+        ("data.answer_inputs=scores", "answer_inputs"),
     ],
 )
 def test_bad_values_raise_config_error(override, message):

@@ -87,3 +87,59 @@ def test_too_long_audio_is_skipped_and_answers_cut_at_the_end(tiny_cfg):
     assert stats["train"].skipped_too_long == [long_.utt_id] and stats["train"].truncated == [short.utt_id]
     assert examples[0].prompt_ids == short.prompt_ids  # audio and prompt intact
     assert examples[0].chosen_ids == short.chosen_ids[:2]
+
+
+def _filler_cfg(tiny_cfg, slot_jsonl, *extra):
+    return tiny_cfg(f"data.train_jsonl={slot_jsonl}", "data.task=multi", "data.answer_inputs=filler", *extra)
+
+
+def test_filler_inputs_hide_every_score_and_label_only_the_slots(tiny_cfg, slot_jsonl):
+    from lmm_apa.tasks.answer import SLOT_FILLER, SLOT_SYMBOLS, slot_token_ids
+
+    cfg = _filler_cfg(tiny_cfg, slot_jsonl, "data.n_rejected=2")
+    lmm = build_model(cfg)
+    examples, _, _ = build_datasets(cfg, lmm)
+    batch = make_batch(examples, lmm, with_rejected=True)
+    symbols = slot_token_ids(lmm.tokenizer)
+    filler = symbols[SLOT_SYMBOLS.index(SLOT_FILLER)]
+    assert batch.input_ids.shape[0] == 2 and batch.labels.shape[0] == 2 + 2 * 2
+    for b, e in enumerate(examples):
+        at = batch.positions[b, : len(e.slot_positions)] + 1  # where the slot tokens sit in the row
+        assert (batch.input_ids[b, at] == filler).all()
+        assert batch.labels[b, : len(e.slot_positions)].tolist() == [
+            e.chosen_ids[p] for p in e.slot_positions
+        ]
+        assert set(batch.labels[b][batch.labels[b] != -100].tolist()) <= set(symbols)
+    # A rejected answer moves some scores: its labels differ from its chosen row's somewhere.
+    assert all(
+        not torch.equal(batch.labels[2 + j], batch.labels[batch.label_source[2 + j]]) for j in range(4)
+    )
+
+
+def test_filler_loss_reads_the_full_forward_at_the_slots(tiny_cfg, slot_jsonl):
+    """The position-only path (logits_at) gives the log-probs a full forward pass gives there."""
+    from lmm_apa.train.loop import forward_loss
+
+    cfg = _filler_cfg(tiny_cfg, slot_jsonl, "data.n_rejected=1")
+    lmm = build_model(cfg)
+    lmm.model.eval()
+    examples, _, _ = build_datasets(cfg, lmm)
+    batch = make_batch(examples, lmm, with_rejected=True)
+    with torch.no_grad():
+        _, metrics = forward_loss(lmm, batch, cfg)
+        full = lmm.forward(batch.input_ids, batch.attention_mask, batch.audio_feats).log_softmax(-1)
+    per_row = []
+    for b in range(batch.n_chosen):
+        keep = batch.labels[b] != -100
+        pos, lab = batch.positions[b][keep], batch.labels[b][keep]
+        per_row.append(full[b, pos, lab].mean())
+    assert abs(metrics["logps/chosen"] - float(torch.stack(per_row).mean())) < 1e-4
+
+
+def test_filler_training_learns_the_slots(tiny_cfg, slot_jsonl):
+    cfg = _filler_cfg(tiny_cfg, slot_jsonl, "data.n_rejected=3", "train.max_steps=6")
+    result = train(cfg, progress=False)
+    log = [r for r in read_log(result.output_dir / "log.jsonl") if "loss" in r]
+    assert log[-1]["nll_loss"] < log[0]["nll_loss"]
+    assert log[-1]["rewards/margins"] > log[0]["rewards/margins"]
+    assert all(name in log[0] for name in TRL_NAMES)

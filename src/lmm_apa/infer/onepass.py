@@ -7,9 +7,11 @@ ties, unlike a generated integer) and its standard deviation says how sure the m
 no free-running decoding, so nothing can fail to parse.
 
 Earlier slots must hold *some* symbol while later slots are read; ``filler`` is that symbol. The
-default, ``X`` (10), is the most frequent label at the word and phone levels. The model was trained
-with the true scores in those places, so ``passes=2`` refills every slot with the first pass's most
-likely symbol and reads the distributions again (twice the cost, still no free-running decoding).
+default, ``X`` (10), is the most frequent label at the word and phone levels. A model trained with
+``data.answer_inputs: filler`` saw exactly this input, so one pass is its native readout. A model
+trained with the true scores in those places (teacher forcing, the paper's setting) reads better
+with ``passes=2``: every slot is refilled with the first pass's most likely symbol and the
+distributions are read again (twice the cost, still no free-running decoding).
 """
 
 from dataclasses import dataclass
@@ -18,10 +20,10 @@ import torch
 
 from lmm_apa.data.records import Utterance
 from lmm_apa.models.backbone import AudioLMM
-from lmm_apa.tasks.answer import UNITS_PER_POINT, Slot, slot_token_ids, token_layout, with_scores
+from lmm_apa.tasks.answer import SLOT_FILLER, UNITS_PER_POINT, Slot, slot_token_ids, token_layout, with_scores
 from lmm_apa.tasks.prompts import build_prompt
 
-DEFAULT_FILLER = "X"
+DEFAULT_FILLER = SLOT_FILLER
 
 
 @dataclass

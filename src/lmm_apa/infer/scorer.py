@@ -97,9 +97,8 @@ class Scorer:
         return self.assess_text(wave, text, utt_id).utterance
 
 
-def _adapter_task(adapter: Path) -> str:
-    info = json.loads((adapter / ADAPTER_JSON).read_text())
-    return info.get("task", "multi")
+def _adapter_info(adapter: Path) -> dict[str, Any]:
+    return json.loads((adapter / ADAPTER_JSON).read_text())
 
 
 def load_scorer(
@@ -131,7 +130,15 @@ def load_scorer(
             f"--model {spec!r} is neither 'default', 'zero-shot', an adapter folder "
             f"(with {ADAPTER_JSON}) nor a Qwen2-Audio model folder"
         )
+    info = _adapter_info(Path(adapter)) if adapter is not None else {}
     if task is None:
-        task = _adapter_task(Path(adapter)) if adapter is not None else "multi"
+        task = info.get("task", "multi")
+    if mode == "generate" and info.get("answer_inputs") == "filler":
+        # Trained with a filler at every slot and a loss on the slots only: it never learned to
+        # write the answer's words and phones, so free-running decoding would not parse.
+        raise ModelError(
+            f"--model {spec!r} was trained on the score slots only (answer_inputs: filler) and cannot "
+            "write an answer; use --mode onepass"
+        )
     lmm = load_backbone(base, adapter=adapter)
     return Scorer(lmm, task=task, mode=mode, name=spec)

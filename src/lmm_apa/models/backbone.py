@@ -193,10 +193,13 @@ class AudioLMM:
         """The parameters to optimise (projector + LoRA), ready for torch.optim."""
         return list(self.named_trainable_parameters().values())
 
-    def save_adapter(self, out_dir: str | Path, task: str | None = None) -> Path:
+    def save_adapter(
+        self, out_dir: str | Path, task: str | None = None, answer_inputs: str | None = None
+    ) -> Path:
         """Write the LoRA adapter (peft), the projector (safetensors) and a JSON naming the base backbone.
 
-        ``task`` (the answer format it was trained on) tells a scorer which prompt and answer to use.
+        ``task`` (the answer format it was trained on) tells a scorer which prompt and answer to use;
+        ``answer_inputs`` ("filler": trained on the score slots only) which decoding modes make sense.
         """
         from safetensors.torch import save_file
 
@@ -209,6 +212,8 @@ class AudioLMM:
         info = {"base": self.base, "lora": self._peft is not None, "projector": PROJECTOR_FILE}
         if task is not None:
             info["task"] = task
+        if answer_inputs is not None:
+            info["answer_inputs"] = answer_inputs
         (out / ADAPTER_JSON).write_text(json.dumps(info, indent=2))
         return out
 

@@ -44,6 +44,11 @@ TASK_LEVELS: dict[str, tuple[str, ...]] = {
 }
 TEN = "X"
 SLOT_SYMBOLS: tuple[str, ...] = (*"0123456789", TEN)
+# What a slot holds when its value is not given to the model (one-pass scoring, filler training):
+# ``X`` is the most frequent label at the word and phone levels.
+SLOT_FILLER = TEN
+# A slot is the one symbol right after one of these marks (see the module docstring).
+SLOT_MARKS = ":/="
 # Slot units per score point: phone accuracy 0-2 is written as round(5 * acc), so 0-10 units.
 UNITS_PER_POINT: dict[str, int] = {"sentence": 1, "word": 1, "phone": 5}
 MAX_UNITS = len(SLOT_SYMBOLS) - 1
@@ -216,6 +221,26 @@ def slot_token_ids(tokenizer: Any) -> list[int]:
             raise ValueError(f"slot symbol {s!r} is {len(enc)} tokens in this tokenizer")
         ids.append(enc[0])
     return ids
+
+
+def slot_token_positions(text: str, tokenizer: Any) -> list[int]:
+    """Indices of the slot tokens in ``tokenizer(text)``, found from the text alone.
+
+    A slot is a symbol of ``SLOT_SYMBOLS`` right after a mark of ``SLOT_MARKS``; the format keeps
+    every slot a token of its own, so each one is the token whose characters are exactly that symbol.
+    Needs a fast tokenizer (character offsets). Raises if a slot does not stand as its own token.
+    """
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    start_of = {start: i for i, (start, end) in enumerate(enc["offset_mapping"]) if end == start + 1}
+    positions = []
+    for k, ch in enumerate(text):
+        if ch in SLOT_SYMBOLS and k > 0 and text[k - 1] in SLOT_MARKS:
+            if k not in start_of:
+                raise ValueError(
+                    f"slot {ch!r} at character {k} of {text[: k + 1]!r}... is not a token of its own"
+                )
+            positions.append(start_of[k])
+    return positions
 
 
 def token_layout(utt: Utterance, task: str, tokenizer: Any, filler: str = "0") -> TokenLayout:

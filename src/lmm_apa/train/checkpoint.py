@@ -75,7 +75,7 @@ def save_checkpoint(
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    lmm.save_adapter(tmp / "adapter", task=config.data.task)
+    lmm.save_adapter(tmp / "adapter", task=config.data.task, answer_inputs=config.data.answer_inputs)
     torch.save(
         {
             "step": step,

@@ -4,6 +4,10 @@ As TRL's preference trainers do, chosen and rejected answers go through a single
 are split at ``n_chosen`` afterwards. Labels are -100 on the prompt, the audio tokens and padding,
 so the loss (SimPO and CE) is taken on answer tokens only: training on the prompt is a known
 mistake of public Qwen2-Audio fine-tuning scripts.
+
+With filler inputs (``data.answer_inputs: filler``) chosen and rejected answers of an utterance share
+one input row; ``collate_slots`` builds those rows, the positions whose logits are needed (one before
+each slot) and one label row per answer.
 """
 
 from __future__ import annotations
@@ -24,8 +28,15 @@ class Batch:
     audio_feats: list[torch.Tensor]  # one per row (a rejected row shares its utterance's tensor)
     n_chosen: int
     rejected_owner: torch.Tensor  # (N - n_chosen,), the chosen row each rejected row belongs to
+    # Shared inputs (collate_slots): logits are read at positions (B, K) of the B input rows;
+    # labels are then (N, K), label row i reading input row label_source[i].
+    positions: torch.Tensor | None = None
+    label_source: torch.Tensor | None = None
 
     def to(self, device: torch.device | str) -> Batch:
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device)
+
         return Batch(
             self.input_ids.to(device),
             self.attention_mask.to(device),
@@ -33,6 +44,8 @@ class Batch:
             [f.to(device) for f in self.audio_feats],
             self.n_chosen,
             self.rejected_owner.to(device),
+            move(self.positions),
+            move(self.label_source),
         )
 
 
@@ -68,4 +81,53 @@ def collate(
         [f for _, _, f in rows],
         len(examples),
         torch.tensor(owner, dtype=torch.long),
+    )
+
+
+def collate_slots(
+    examples: list[Any],
+    feats: list[torch.Tensor],
+    pad_id: int,
+    with_rejected: bool = True,
+) -> Batch:
+    """One input row per utterance (fillers at the slots); one label row per answer, slots only."""
+    if any(e.slot_positions is None for e in examples):
+        raise ValueError("collate_slots needs examples built with data.answer_inputs: filler")
+    length = max(len(e.prompt_ids) + len(e.input_answer_ids) for e in examples)
+    k = max(len(e.slot_positions) for e in examples)
+    input_ids = torch.full((len(examples), length), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(examples), length), dtype=torch.long)
+    positions = torch.zeros((len(examples), k), dtype=torch.long)
+    label_rows: list[torch.Tensor] = []
+    source: list[int] = []
+    owner: list[int] = []
+
+    def label_row(answer: list[int], slots: list[int]) -> torch.Tensor:
+        row = torch.full((k,), IGNORE_INDEX, dtype=torch.long)
+        row[: len(slots)] = torch.tensor([answer[p] for p in slots])
+        return row
+
+    for b, e in enumerate(examples):
+        n = len(e.prompt_ids) + len(e.input_answer_ids)
+        input_ids[b, :n] = torch.tensor(e.prompt_ids + e.input_answer_ids)
+        attention_mask[b, :n] = 1
+        # The token at position p is predicted by the logits at p - 1.
+        positions[b, : len(e.slot_positions)] = torch.tensor(e.slot_positions) + len(e.prompt_ids) - 1
+        label_rows.append(label_row(e.chosen_ids, e.slot_positions))
+        source.append(b)
+    if with_rejected:
+        for b, e in enumerate(examples):
+            for r in e.rejected_ids:
+                label_rows.append(label_row(r, e.slot_positions))
+                source.append(b)
+                owner.append(b)
+    return Batch(
+        input_ids,
+        attention_mask,
+        torch.stack(label_rows),
+        list(feats),
+        len(examples),
+        torch.tensor(owner, dtype=torch.long),
+        positions,
+        torch.tensor(source, dtype=torch.long),
     )

@@ -18,6 +18,7 @@ import yaml
 from lmm_apa.errors import LmmApaError
 
 TASKS: tuple[str, ...] = ("multi", "sentence", "word", "phone")
+ANSWER_INPUTS: tuple[str, ...] = ("teacher", "filler")
 
 
 class ConfigError(LmmApaError):
@@ -85,6 +86,14 @@ class DataConfig:
         "longest prompt+audio+answer sequence; longer answers are cut at the end, too-long audio skipped",
         "fits Speechocean762's longest utterance (about 20 s) with the multi answer",
     )
+    answer_inputs: str = _f(
+        "teacher",
+        "what the model is fed at the score slots while training: teacher (the true scores, as in "
+        "the paper; the model can then write its answer) | filler (a fixed symbol at every slot; loss "
+        "on the slots only)",
+        "teacher: the paper's setting. filler matches one-pass scoring exactly (every slot is read "
+        "with fillers before it) and lets chosen and rejected answers share one forward pass",
+    )
     max_answer_tokens: int | None = _f(None, "cut answers to this many tokens", "never cut by default")
     feature_cache: str | None = _f(
         None,
@@ -95,6 +104,10 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ConfigError(f"data.task must be one of {TASKS}, got {self.task!r}")
+        if self.answer_inputs not in ANSWER_INPUTS:
+            raise ConfigError(
+                f"data.answer_inputs must be one of {ANSWER_INPUTS}, got {self.answer_inputs!r}"
+            )
         if self.n_rejected < 1:
             raise ConfigError(f"data.n_rejected must be >= 1, got {self.n_rejected}")
         if not 0.0 <= self.dev_fraction < 1.0:

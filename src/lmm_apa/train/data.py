@@ -29,6 +29,10 @@ class Example:
     prompt_ids: list[int]  # chat template with the audio tokens expanded; ends with the assistant header
     chosen_ids: list[int]
     rejected_ids: list[list[int]]
+    # answer_inputs "filler": the answer fed to the model (a filler at every slot) and the slots'
+    # indices in it; the loss is taken there only, for the chosen and every rejected answer alike.
+    input_answer_ids: list[int] | None = None
+    slot_positions: list[int] | None = None
 
 
 @dataclass
@@ -175,9 +179,40 @@ def build_examples(
         if any(len(a) > room for a in answers):
             stats.truncated.append(s.utt_id)
         answers = [a[:room] for a in answers]
-        examples.append(Example(s.utt_id, feats_path, prompt, answers[0], answers[1:]))
+        example = Example(s.utt_id, feats_path, prompt, answers[0], answers[1:])
+        if d.answer_inputs == "filler":
+            example = with_filler(example, s, lmm.tokenizer)
+        examples.append(example)
     stats.kept = len(examples)
     return examples, stats
+
+
+def with_filler(example: Example, source: Source, tokenizer: Any) -> Example:
+    """The example with a filler at each slot of its input answer, and the slots' indices.
+
+    Chosen and rejected answers differ only in slot values, so they share one input: the model
+    never sees a score it is asked to predict, exactly as in one-pass scoring.
+    """
+    from lmm_apa.tasks.answer import SLOT_FILLER, SLOT_SYMBOLS, slot_token_ids, slot_token_positions
+
+    positions = [p for p in slot_token_positions(source.chosen, tokenizer) if p < len(example.chosen_ids)]
+    if not positions:
+        raise DataError(f"utterance {source.utt_id}: answer {source.chosen[:40]!r}... has no score slot")
+    fill = slot_token_ids(tokenizer)[SLOT_SYMBOLS.index(SLOT_FILLER)]
+    inputs = list(example.chosen_ids)
+    for p in positions:
+        inputs[p] = fill
+    for r in example.rejected_ids:
+        other = list(r)
+        for p in positions:
+            other[p] = fill
+        if other != inputs:
+            raise DataError(
+                f"utterance {source.utt_id}: a rejected answer differs from the chosen one "
+                "outside the score slots"
+            )
+    example.input_answer_ids, example.slot_positions = inputs, positions
+    return example
 
 
 def build_datasets(

@@ -21,11 +21,11 @@ from typing import Any
 import torch
 
 from lmm_apa.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from lmm_apa.train.collate import Batch, collate
+from lmm_apa.train.collate import Batch, collate, collate_slots
 from lmm_apa.train.config import RunConfig
 from lmm_apa.train.data import Example, build_datasets, load_features
 from lmm_apa.train.log import MetricLogger
-from lmm_apa.train.losses import training_loss
+from lmm_apa.train.losses import objective, slot_logps, training_loss
 
 
 @dataclass
@@ -60,12 +60,24 @@ def micro_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[i
 
 def make_batch(examples: list[Example], lmm: Any, with_rejected: bool) -> Batch:
     feats = [load_features(e.feats_path) for e in examples]
-    return collate(examples, feats, lmm.pad_token_id, with_rejected=with_rejected)
+    make = collate_slots if examples[0].slot_positions is not None else collate
+    return make(examples, feats, lmm.pad_token_id, with_rejected=with_rejected)
 
 
 def forward_loss(lmm: Any, batch: Batch, cfg: RunConfig) -> tuple[torch.Tensor, dict[str, float]]:
-    """One concatenated forward pass (chosen + rejected rows), then the loss on the answer tokens."""
+    """One concatenated forward pass (chosen + rejected rows), then the loss on the answer tokens.
+
+    With shared inputs (filler training) one row per utterance goes through the model, the logits
+    are taken before the slots only, and every answer's label row reads its utterance's logits.
+    """
     t = cfg.train
+    if batch.positions is not None:
+        logits = lmm.logits_at(batch.input_ids, batch.attention_mask, batch.audio_feats, batch.positions)
+        logps, mask = slot_logps(logits[batch.label_source], batch.labels)
+        return objective(
+            logps, mask, batch.n_chosen, batch.rejected_owner,
+            t.loss_type, t.beta, t.gamma, t.ce_weight, t.label_smoothing,
+        )  # fmt: skip
     logits = lmm.forward(batch.input_ids, batch.attention_mask, batch.audio_feats)
     return training_loss(
         logits, batch.labels, batch.n_chosen, batch.rejected_owner,
@@ -233,7 +245,7 @@ def train(
     final = out / "final"
     if accelerator.is_main_process:
         with unwrapped(lmm, peft_model):
-            lmm.save_adapter(final, task=cfg.data.task)
+            lmm.save_adapter(final, task=cfg.data.task, answer_inputs=cfg.data.answer_inputs)
         cfg.save(final / "config.yaml")
     lmm.model = peft_model
     logger.close()

@@ -34,6 +34,17 @@ def token_logps(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tenso
     return logps * mask, mask
 
 
+def slot_logps(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """As ``token_logps`` for logits already read one position before each label: no shift.
+
+    ``logits`` (N, K, V) and ``labels`` (N, K), row for row; returns ``(logps, mask)``, both (N, K).
+    """
+    mask = labels != IGNORE_INDEX
+    safe = labels.masked_fill(~mask, 0)
+    logps = torch.gather(logits.float().log_softmax(-1), 2, safe.unsqueeze(-1)).squeeze(-1)
+    return logps * mask, mask
+
+
 def sequence_logps(logits: torch.Tensor, labels: torch.Tensor, average: bool = True) -> torch.Tensor:
     """Sum (or per-token mean, SimPO's length normalisation) of each row's answer log-probs: (N,)."""
     logps, mask = token_logps(logits, labels)
@@ -97,9 +108,26 @@ def training_loss(
     CE is the token-mean NLL of the chosen answers (TRL's ``nll_loss``).
     Returns the loss tensor and TRL-named metrics (floats).
     """
+    logps, mask = token_logps(logits, labels)
+    return objective(
+        logps, mask, n_chosen, rejected_owner, loss_type, beta, gamma, ce_weight, label_smoothing
+    )
+
+
+def objective(
+    logps: torch.Tensor,
+    mask: torch.Tensor,
+    n_chosen: int,
+    rejected_owner: torch.Tensor | None,
+    loss_type: str = "simpo",
+    beta: float = 2.0,
+    gamma: float = 0.5,
+    ce_weight: float = 1.0,
+    label_smoothing: float = 0.0,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """``training_loss`` from per-token answer log-probs and their mask, both (N, T)."""
     if loss_type not in LOSS_TYPES:
         raise ValueError(f"unknown loss type {loss_type!r}; expected one of {LOSS_TYPES}")
-    logps, mask = token_logps(logits, labels)
     chosen_tok, chosen_mask = logps[:n_chosen], mask[:n_chosen]
     nll = -chosen_tok.sum() / chosen_mask.sum().clamp(min=1)
     avg = logps.sum(-1) / mask.sum(-1).clamp(min=1)
