@@ -5,7 +5,9 @@
 Each task runs in its own process (so its peak RSS is its own): load the backbone with a fresh LoRA,
 build N real Speechocean762 utterances (features cached), then time ``--warmup`` + ``--steps``
 optimizer steps of the real training step (one concatenated chosen+rejected forward, backward,
-clip, AdamW) at batch 1 x grad-accum ``--grad-accum``. Writes JSON and a markdown table.
+clip, AdamW) at batch 1 x grad-accum ``--grad-accum``. ``--answer-inputs filler`` times filler
+training instead (one shared row per utterance, logits before the slots only; see DESIGN.md).
+Writes JSON and a markdown table.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def run_one(args: argparse.Namespace) -> dict:
             "data.dev_fraction=0.1",
             "data.dev_limit=1",
             f"data.n_rejected={args.n_rejected}",
+            f"data.answer_inputs={args.answer_inputs}",
         ],
     )
     torch.manual_seed(0)
@@ -85,6 +88,7 @@ def run_one(args: argparse.Namespace) -> dict:
         "threads": torch.get_num_threads(),
         "grad_accum": args.grad_accum,
         "n_rejected": args.n_rejected,
+        "answer_inputs": args.answer_inputs,
         "steps_timed": len(timed),
         "s_per_step": round(s_per_step, 3),
         "s_per_utt": round(s_per_step / args.grad_accum, 3),
@@ -104,7 +108,17 @@ def run_one(args: argparse.Namespace) -> dict:
 
 
 def markdown(rows: list[dict]) -> str:
-    cols = ["backbone", "task", "tokens_per_row", "s_per_utt", "s_per_step", "samples_per_s", "cpu_s_per_utt"]
+    cols = [
+        "backbone",
+        "task",
+        "answer_inputs",
+        "n_rejected",
+        "tokens_per_row",
+        "s_per_utt",
+        "s_per_step",
+        "samples_per_s",
+        "cpu_s_per_utt",
+    ]
     cols += ["peak_rss_gib", "load_avg_1min"]
     if any("cuda_max_allocated_gib" in r for r in rows):
         cols.append("cuda_max_allocated_gib")
@@ -121,6 +135,7 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=1, help="untimed optimizer steps first")
     p.add_argument("--grad-accum", type=int, default=4, help="micro-batches (utterances) per step")
     p.add_argument("--n-rejected", type=int, default=1)
+    p.add_argument("--answer-inputs", default="teacher", choices=["teacher", "filler"])
     p.add_argument("--utterances", type=int, default=8, help="distinct utterances cycled through")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--out", default="bench/results", help="folder for the JSON and markdown")
@@ -133,7 +148,17 @@ def main() -> None:
     rows = []
     for task in args.tasks.split(","):
         cmd = [sys.executable, __file__, "--task", task]
-        for name in ("backbone", "steps", "warmup", "grad_accum", "n_rejected", "utterances", "threads"):
+        names = (
+            "backbone",
+            "steps",
+            "warmup",
+            "grad_accum",
+            "n_rejected",
+            "answer_inputs",
+            "utterances",
+            "threads",
+        )
+        for name in names:
             cmd += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -144,6 +169,7 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     slug = Path(args.backbone).name or args.backbone
+    slug += "" if args.answer_inputs == "teacher" else f"_{args.answer_inputs}"
     meta = {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version()}
     (out / f"train_throughput_{slug}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     table = markdown(rows)
