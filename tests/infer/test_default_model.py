@@ -45,7 +45,5 @@ def test_default_model_ranks_dev_speakers_by_sentence_total(default_scorer, corp
     from lmm_apa.eval.report import spread_sample
 
     dev = spread_sample(load_split(corpus_dir, "dev"), 24)
-    predicted = [
-        default_scorer.assess(u.unlabelled(), load_audio(u.audio_path)).utterance.total for u in dev
-    ]
+    predicted = [default_scorer.assess(u.unlabelled(), load_audio(u.audio_path)).utterance.total for u in dev]
     assert pearsonr([u.total for u in dev], predicted).statistic > 0.5
