@@ -1,7 +1,6 @@
 """Copy a trained adapter into the package as the shipped default model, in float16.
 
-    .venv/bin/python scripts/ship_adapter.py runs/ship/final --config runs/ship/config.yaml \
-        --metrics bench/results/default_dev.json
+    .venv/bin/python scripts/ship_adapter.py runs/ship2/final --config configs/cpu_ship.yaml
 
 float16 halves the size in the repository (LoRA + projector: about 5 MB); `load_adapter` casts the
 weights back to the backbone's dtype. The provenance file records the command, the config and the
