@@ -25,13 +25,7 @@ def token_logps(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tenso
     ``logits`` (N, L, V), ``labels`` (N, L) with -100 where no loss is taken (prompt, audio, padding).
     Returns ``(logps, mask)``, both (N, L - 1); ``logps`` is 0 where ``mask`` is False.
     """
-    logits = logits[:, :-1, :]
-    labels = labels[:, 1:]
-    mask = labels != IGNORE_INDEX
-    # gather needs a valid index at ignored positions; they are zeroed just below.
-    safe = labels.masked_fill(~mask, 0)
-    logps = torch.gather(logits.float().log_softmax(-1), 2, safe.unsqueeze(-1)).squeeze(-1)
-    return logps * mask, mask
+    return slot_logps(logits[:, :-1, :], labels[:, 1:])
 
 
 def slot_logps(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -40,6 +34,7 @@ def slot_logps(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor
     ``logits`` (N, K, V) and ``labels`` (N, K), row for row; returns ``(logps, mask)``, both (N, K).
     """
     mask = labels != IGNORE_INDEX
+    # gather needs a valid index at ignored positions; they are zeroed just below.
     safe = labels.masked_fill(~mask, 0)
     logps = torch.gather(logits.float().log_softmax(-1), 2, safe.unsqueeze(-1)).squeeze(-1)
     return logps * mask, mask
