@@ -23,7 +23,7 @@ DEST = Path(__file__).resolve().parents[1] / "src" / "lmm_apa" / "weights" / "de
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("adapter", type=Path, help="adapter folder written by lmm-apa train")
-    p.add_argument("--config", type=Path, required=True, help="the resolved config of the run")
+    p.add_argument("--config", type=Path, required=True, help="the config file the run was started with")
     p.add_argument("--note", default="", help="free text for the provenance file")
     args = p.parse_args()
 
@@ -40,13 +40,17 @@ def main() -> None:
     info["base"] = "default"
     info.setdefault("task", "multi")
     (DEST / "lmm_apa_adapter.json").write_text(json.dumps(info, indent=2))
-    shutil.copy2(args.config, DEST / "train_config.yaml")
+    if not (DEST / "config.yaml").is_file():
+        # `lmm-apa train` writes the resolved config next to a final adapter, and one level up for a
+        # checkpoint's adapter; the config file the run started with is the last resort.
+        above = args.adapter.parent / "config.yaml"
+        shutil.copy2(above if above.is_file() else args.config, DEST / "config.yaml")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     (DEST / "PROVENANCE.md").write_text(
         "# The shipped default model\n\n"
         f"Trained at commit `{commit}` with\n\n"
         f"    lmm-apa train --config {args.config}\n\n"
-        f"(the resolved config is `train_config.yaml` here), then copied here in float16 with\n\n"
+        f"(the resolved config is `config.yaml` here), then copied here in float16 with\n\n"
         f"    python scripts/ship_adapter.py {args.adapter} --config {args.config}\n\n{args.note}\n"
     )
     size = sum(f.stat().st_size for f in DEST.iterdir()) / 1e6
