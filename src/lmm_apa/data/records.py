@@ -4,11 +4,18 @@ One schema serves labels, model predictions and API responses. Scores are option
 prediction may cover only some granularities (a single-granularity model predicts one level) and a
 user's own recording has no labels. The JSON form is the corpus' own (``scores.json``): phones and
 their accuracies are parallel lists, ``phones-accuracy`` keeps its hyphen.
+
+A forced aligner may add where each word and phone was said and what went wrong, in the same style:
+per word ``start`` / ``end`` (seconds), ``error_type`` (one of ``ERROR_TYPES``, as in Azure's
+pronunciation assessment) and, parallel to ``phones``, ``phones-start`` / ``phones-end`` /
+``phones-heard``; per utterance ``insertions`` (extra speech between words). All are optional and
+written only when set, so labelled corpus data round-trips unchanged.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -34,6 +41,15 @@ SCALES: dict[tuple[str, str], tuple[float, float]] = {
 }
 
 
+# What an aligner says of a word, as in Azure's pronunciation assessment: said as expected, not said
+# at all, or said with a sound other than the canonical one.
+ErrorType = Literal["none", "omission", "mispronunciation"]
+ERROR_TYPES: tuple[str, ...] = get_args(ErrorType)
+
+# A heard phone is a CMU ARPAbet symbol without stress digit ("AH", not "AH0").
+_HEARD_PHONE = re.compile(r"[A-Z]{1,3}")
+
+
 def _check_range(value: float | None, granularity: str, aspect: str) -> float | None:
     if value is None:
         return None
@@ -57,6 +73,43 @@ class Phone(BaseModel):
         return _check_range(v, "phone", "accuracy")
 
 
+def _check_span(start: float | None, end: float | None, what: str) -> None:
+    if start is not None and start < 0:
+        raise ValueError(f"{what} starts at {start} s, before the recording")
+    if start is not None and end is not None and end < start:
+        raise ValueError(f"{what} ends at {end} s, before it starts ({start} s)")
+
+
+class Insertion(BaseModel):
+    """Extra speech between words (a forced aligner's finding): where, and which word it follows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: float
+    end: float
+    # Index into the utterance's `words` of the word it follows; -1 when before the first word.
+    after_word: int = Field(ge=-1)
+
+    @model_validator(mode="after")
+    def _span(self) -> Insertion:
+        _check_span(self.start, self.end, "insertion")
+        return self
+
+    def to_corpus_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "after_word": self.after_word}
+
+
+# Word fields an aligner fills, with their corpus keys (parallel lists keep the hyphen).
+_ALIGNMENT_KEYS: dict[str, str] = {
+    "start": "start",
+    "end": "end",
+    "error_type": "error_type",
+    "phones_start": "phones-start",
+    "phones_end": "phones-end",
+    "phones_heard": "phones-heard",
+}
+
+
 class Word(BaseModel):
     text: str
     accuracy: float | None = None
@@ -65,12 +118,51 @@ class Word(BaseModel):
     phones: list[Phone] = Field(default_factory=list)
     # Only the official download has these (which phone was said instead); kept verbatim.
     mispronunciations: list[dict[str, Any]] | None = None
+    # From a forced aligner (None when none ran): the word's span in the recording, in seconds
+    # (None for an omitted word), what went wrong, and per phone (parallel to `phones`) its span and
+    # the phone heard instead (None where the canonical phone was heard or nothing can be said).
+    start: float | None = None
+    end: float | None = None
+    error_type: ErrorType | None = None
+    phones_start: list[float | None] | None = None
+    phones_end: list[float | None] | None = None
+    phones_heard: list[str | None] | None = None
 
     @model_validator(mode="after")
     def _scores_in_range(self) -> Word:
         for aspect in WORD_ASPECTS:
             _check_range(getattr(self, aspect), "word", aspect)
         return self
+
+    @model_validator(mode="after")
+    def _alignment_consistent(self) -> Word:
+        n = len(self.phones)
+        for name in ("phones_start", "phones_end", "phones_heard"):
+            values = getattr(self, name)
+            if values is not None and len(values) != n:
+                key = _ALIGNMENT_KEYS[name]
+                raise ValueError(f"word {self.text!r}: {n} phones but {len(values)} {key} entries")
+        _check_span(self.start, self.end, f"word {self.text!r}")
+        starts = self.phones_start or [None] * n
+        ends = self.phones_end or [None] * n
+        for p, s, e in zip(self.phones, starts, ends, strict=True):
+            _check_span(s, e, f"word {self.text!r}, phone {p.symbol}")
+        for heard in self.phones_heard or []:
+            if heard is not None and not _HEARD_PHONE.fullmatch(heard):
+                raise ValueError(
+                    f"word {self.text!r}: heard phone {heard!r} is not an ARPAbet symbol without "
+                    "stress digit (e.g. 'AH')"
+                )
+        if self.error_type == "omission":
+            said = [self.start, self.end, *(self.phones_start or []), *(self.phones_end or [])]
+            if any(t is not None for t in said):
+                raise ValueError(f"word {self.text!r} is omitted but has a start or end time")
+        return self
+
+    @property
+    def aligned(self) -> bool:
+        """Whether an aligner's output is on this word."""
+        return any(getattr(self, name) is not None for name in _ALIGNMENT_KEYS)
 
     def score(self, aspect: str) -> float | None:
         return getattr(self, aspect)
@@ -85,6 +177,12 @@ class Word(BaseModel):
             out["phones-accuracy"] = [p.accuracy for p in self.phones]
         if self.mispronunciations is not None:
             out["mispronunciations"] = self.mispronunciations
+        if self.aligned:
+            # start / end go together, null for an omitted word; the rest only when set.
+            out["start"], out["end"] = self.start, self.end
+            for name, key in _ALIGNMENT_KEYS.items():
+                if name not in ("start", "end") and getattr(self, name) is not None:
+                    out[key] = getattr(self, name)
         return out
 
     @classmethod
@@ -106,6 +204,7 @@ class Word(BaseModel):
             total=d.get("total"),
             phones=phones,
             mispronunciations=d.get("mispronunciations"),
+            **{name: d.get(key) for name, key in _ALIGNMENT_KEYS.items()},
         )
 
 
@@ -125,11 +224,23 @@ class Utterance(BaseModel):
     gender: str | None = None
     # Absolute path to the audio file (None for the HF copy, whose audio is held in `audio_array`).
     audio_path: str | None = None
+    # From a forced aligner (None when none ran; [] when it found none): extra speech between words.
+    insertions: list[Insertion] | None = None
 
     @model_validator(mode="after")
     def _scores_in_range(self) -> Utterance:
         for aspect in SENTENCE_ASPECTS:
             _check_range(getattr(self, aspect), "sentence", aspect)
+        return self
+
+    @model_validator(mode="after")
+    def _insertions_follow_words(self) -> Utterance:
+        for ins in self.insertions or []:
+            if ins.after_word >= len(self.words):
+                raise ValueError(
+                    f"insertion at {ins.start}-{ins.end} s follows word {ins.after_word}, "
+                    f"but the utterance has {len(self.words)} words"
+                )
         return self
 
     def score(self, aspect: str) -> float | None:
@@ -140,7 +251,8 @@ class Utterance(BaseModel):
         return [p for w in self.words for p in w.phones]
 
     def unlabelled(self) -> Utterance:
-        """What a scorer may see: text, words, the corpus' own phones, speaker and audio; no scores."""
+        """What a scorer may see: text, words, the corpus' own phones, speaker and audio; no scores
+        and no alignment."""
         words = [Word(text=w.text, phones=[Phone(symbol=p.symbol) for p in w.phones]) for w in self.words]
         return Utterance(
             utt_id=self.utt_id, text=self.text, words=words, speaker=self.speaker, audio_path=self.audio_path
@@ -154,6 +266,8 @@ class Utterance(BaseModel):
             if getattr(self, aspect) is not None:
                 out[aspect] = getattr(self, aspect)
         out["words"] = [w.to_corpus_dict() for w in self.words]
+        if self.insertions is not None:
+            out["insertions"] = [ins.to_corpus_dict() for ins in self.insertions]
         return out
 
     @classmethod
@@ -166,5 +280,6 @@ class Utterance(BaseModel):
             text=d.get("text") or " ".join(w["text"] for w in d.get("words", [])),
             words=[Word.from_corpus_dict(w) for w in d.get("words", [])],
             **{a: d.get(a) for a in SENTENCE_ASPECTS},
+            insertions=d.get("insertions"),
             **meta,
         )

@@ -2,8 +2,13 @@
 
 ``load_scorer("default")`` is the shipped default model (the default backbone plus the projector and
 LoRA adapter under ``lmm_apa/weights/default``). ``--model`` may also name an adapter folder written by
-``lmm-apa train``, a Qwen2-Audio folder (zero-shot unless an adapter is given), or ``zero-shot`` (the
-default backbone without its adapter: the paper's baseline).
+``lmm-apa train``, a Qwen2-Audio folder (zero-shot unless an adapter is given), ``zero-shot`` (the
+default backbone without its adapter: the paper's baseline), or ``evidence`` (no LMM: the aligner's
+evidence readout alone, `lmm_apa.align.readout`).
+
+Every scorer listens first: the aligner (`lmm_apa.align`) finds which words were said and when, and
+`lmm_apa.infer.heard.with_alignment` puts that into the scores (omissions, completeness, times,
+heard phones, insertions).
 """
 
 import json
@@ -61,18 +66,38 @@ def _uncertainty_json(utt: Utterance, std: dict[Slot, float]) -> dict[str, Any]:
 
 
 class Scorer:
-    """A backbone (with or without adapter), a task and a decoding mode."""
+    """A backbone (with or without adapter), a task and a decoding mode, and the aligner that listens.
 
-    def __init__(self, lmm: Any, task: str = "multi", mode: str = "onepass", name: str = "") -> None:
+    ``lmm=None`` scores from the aligner's evidence alone; ``listener=None`` skips the aligner (the
+    LMM's scores as they are, without times or omissions).
+    """
+
+    def __init__(
+        self, lmm: Any, task: str = "multi", mode: str = "onepass", name: str = "", listener: Any = None
+    ) -> None:
         if task not in TASKS:
             raise ValueError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
-        self.lmm, self.task, self.mode, self.name = lmm, task, mode, name
+        if lmm is None and listener is None:
+            raise ValueError("a scorer needs an LMM, a listener or both")
+        self.lmm, self.task, self.mode, self.name, self.listener = lmm, task, mode, name, listener
 
     def assess(self, reference: Utterance, wave: np.ndarray) -> ScoreResult:
         """Scores for ``reference`` (its words and phones) read from 16 kHz mono ``wave``."""
-        feats = self.lmm.encode_audio(wave)
+        heard = self.listener.hear(wave, reference) if self.listener is not None else None
+        if self.lmm is None:
+            result = ScoreResult(heard.evidence)
+        else:
+            result = self._lmm_scores(reference, wave, heard.frames if heard is not None else None)
+        if heard is not None:
+            from lmm_apa.infer.heard import with_alignment
+
+            result.utterance = with_alignment(result.utterance, heard.alignment, heard.evidence)
+        return result
+
+    def _lmm_scores(self, reference: Utterance, wave: np.ndarray, frames: np.ndarray | None) -> ScoreResult:
+        feats = self.lmm.encode_audio(wave, frames=frames)
         if self.mode in ("onepass", "twopass"):
             from lmm_apa.infer.onepass import onepass_scores
 
@@ -106,11 +131,18 @@ def load_scorer(
     mode: str = "onepass",
     task: str | None = None,
     adapter: str | Path | None = None,
+    listen: bool = True,
 ) -> Scorer:
-    """Load a model to score with (see the module docstring for what ``model`` may name)."""
+    """Load a model to score with (see the module docstring for what ``model`` may name).
+
+    ``listen=False`` leaves the aligner out (the LMM's own scores, no times or omissions).
+    """
+    from lmm_apa.align.frontend import Listener
     from lmm_apa.models.backbone import load_backbone
 
     spec = str(model)
+    if spec == "evidence":
+        return Scorer(None, task="multi", mode=mode, name=spec, listener=Listener())
     if spec == "default":
         if not (DEFAULT_ADAPTER / ADAPTER_JSON).is_file():
             raise ModelError(
@@ -127,7 +159,7 @@ def load_scorer(
         base = spec
     else:
         raise ModelError(
-            f"--model {spec!r} is neither 'default', 'zero-shot', an adapter folder "
+            f"--model {spec!r} is neither 'default', 'zero-shot', 'evidence', an adapter folder "
             f"(with {ADAPTER_JSON}) nor a Qwen2-Audio model folder"
         )
     info = _adapter_info(Path(adapter)) if adapter is not None else {}
@@ -141,4 +173,4 @@ def load_scorer(
             "write an answer; use --mode onepass"
         )
     lmm = load_backbone(base, adapter=adapter)
-    return Scorer(lmm, task=task, mode=mode, name=spec)
+    return Scorer(lmm, task=task, mode=mode, name=spec, listener=Listener() if listen else None)

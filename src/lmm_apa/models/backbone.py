@@ -76,10 +76,25 @@ class AudioLMM:
         return self._hf.config.audio_config.d_model
 
     # ---- audio ------------------------------------------------------------------------------------
-    def encode_audio(self, wave: np.ndarray):
-        """Frozen encoder features (T_audio, d_audio) of 16 kHz mono audio, float32 on CPU, no grad."""
+    @property
+    def shares_whisper_base(self) -> bool:
+        """True when the audio encoder is the CTranslate2 Whisper-base the phone aligner reads too."""
+        from lmm_apa.models.whisper_ct2 import CT2WhisperEncoder
+
+        return isinstance(self._encoder, CT2WhisperEncoder)
+
+    def encode_audio(self, wave: np.ndarray, frames: np.ndarray | None = None):
+        """Frozen encoder features (T_audio, d_audio) of 16 kHz mono audio, float32 on CPU, no grad.
+
+        ``frames``: the recording's Whisper-base frames at 50 Hz when the aligner has computed them
+        already; a backbone that `shares_whisper_base` pools them instead of encoding again.
+        """
         import torch
 
+        if frames is not None and self.shares_whisper_base:
+            from lmm_apa.models.whisper_ct2 import pool_frames
+
+            return torch.as_tensor(pool_frames(frames)).to("cpu", torch.float32)
         with torch.no_grad():
             feats = self._encoder(wave)
         return torch.as_tensor(feats).detach().to("cpu", torch.float32)

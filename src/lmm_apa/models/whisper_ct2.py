@@ -109,8 +109,16 @@ class CT2WhisperEncoder:
         features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))
         return np.array(self._model.encode(features, to_cpu=True))[0]
 
+    def frames(self, wave: np.ndarray) -> np.ndarray:
+        """(T, 512) encoder frames at 50 Hz, before pooling: what the phone aligner reads."""
+        return self.encode_mel(self.mel(wave))
+
     def __call__(self, wave: np.ndarray) -> np.ndarray:
         """(T, 512) audio features: encoder frames, average-pooled in pairs as Qwen2-Audio pools."""
-        frames = self.encode_mel(self.mel(wave))
-        n = frames.shape[0] // 2
-        return frames[: 2 * n].reshape(n, 2, -1).mean(axis=1)
+        return pool_frames(self.frames(wave))
+
+
+def pool_frames(frames: np.ndarray) -> np.ndarray:
+    """50 Hz encoder frames -> 25 Hz audio features (pairs averaged, an odd last frame dropped)."""
+    n = frames.shape[0] // 2
+    return frames[: 2 * n].reshape(n, 2, -1).mean(axis=1)

@@ -21,7 +21,7 @@ from lmm_apa.tasks.pairs import rejected_answers
 from lmm_apa.tasks.prompts import build_prompt
 
 # dev is the speaker-disjoint model-selection part of train; train-minus-dev is what is left.
-SPLITS: tuple[str, ...] = ("train", "dev", "train-minus-dev")
+SPLITS: tuple[str, ...] = ("train", "dev", "train-minus-dev", "dev25", "train-minus-dev25")
 
 
 def load_split(data_dir: str | Path, split: str, dev_fraction: float = 0.1, seed: int = 0) -> list[Utterance]:

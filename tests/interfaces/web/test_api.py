@@ -91,25 +91,87 @@ def test_response_validates_against_the_openapi_schema(client, bear_flac):
     validator = jsonschema.Draft202012Validator(schema)
     body = post(client, bear_flac.read_bytes(), "WE CALL IT BEAR").json()
     validator.validate(body)
+    # The aligner's keys are on this response (the double gives them), so they were validated too.
+    aligner_keys = {"start", "end", "error_type", "phones-start", "phones-end", "phones-heard"}
+    assert aligner_keys <= set(body["words"][0])
+    assert body["insertions"]
     # The schema is strict enough to catch a wrong response (so this test can fail).
     bad = copy.deepcopy(body)
     bad["words"][0]["total"] = 11
     assert not validator.is_valid(bad)
     del bad["words"]
     assert not validator.is_valid(bad)
+    for key, value in [
+        ("error_type", "substitution"),
+        ("start", -0.5),
+        ("phones-heard", [1, None]),
+        ("phones-start", ["soon", None]),
+    ]:
+        bad = copy.deepcopy(body)
+        bad["words"][0][key] = value
+        assert not validator.is_valid(bad), key
+    for insertion in ({"start": 0.1, "end": 0.2}, {"start": 0.1, "end": 0.2, "after_word": -2}):
+        bad = copy.deepcopy(body)
+        bad["insertions"] = [insertion]
+        assert not validator.is_valid(bad), insertion
     # Errors have the documented shape too.
     error_ref = op["responses"]["422"]["content"]["application/json"]["schema"]
     error = post(client, b"not audio", "WE CALL IT BEAR").json()
     jsonschema.Draft202012Validator({**error_ref, "components": spec["components"]}).validate(error)
 
 
+def test_the_schema_documents_the_aligners_keys(client):
+    components = client.get("/openapi.json").json()["components"]["schemas"]
+    word = components["WordScores"]["properties"]
+    for key in ("start", "end", "error_type", "phones-start", "phones-end", "phones-heard"):
+        assert word[key].get("description"), key
+    assert {"none", "omission", "mispronunciation"} == {
+        v for option in word["error_type"]["anyOf"] for v in option.get("enum", [])
+    }
+    assert components["ScoreResponse"]["properties"]["insertions"]["description"]
+    assert set(components["Insertion"]["required"]) == {"start", "end", "after_word"}
+
+
+def test_alignment_of_the_double_in_the_response(client, bear_flac):
+    body = post(client, bear_flac.read_bytes(), "WE CALL IT BEAR").json()
+    we, call, it, bear = body["words"]
+    assert [w["error_type"] for w in body["words"]] == ["none", "none", "omission", "mispronunciation"]
+    # An omitted word has no times (null is left out of the response) and null phone times.
+    assert "start" not in it and "end" not in it
+    assert it["phones-start"] == [None, None] and it["phones-end"] == [None, None]
+    # Spans run forward in time, phones inside their word.
+    assert 0 <= we["start"] < we["end"] <= call["start"] < call["end"] <= bear["start"] < bear["end"]
+    for w in (we, call, bear):
+        assert w["phones-start"][0] == pytest.approx(w["start"])
+        assert w["phones-end"][-1] == pytest.approx(w["end"])
+    assert bear["end"] == pytest.approx(body["meta"]["audio_seconds"], abs=1e-3)
+    # BEAR's weakest phone was heard as another sound, an ARPAbet symbol without stress digit.
+    heard = [(p, h) for p, h in zip(bear["phones"], bear["phones-heard"], strict=True) if h]
+    assert len(heard) == 1 and heard[0][1].isalpha() and heard[0][1].isupper()
+    assert heard[0][1] != heard[0][0].rstrip("012")
+    # The extra speech sits between WE and CALL.
+    (insertion,) = body["insertions"]
+    assert insertion["after_word"] == 0
+    assert we["end"] == pytest.approx(insertion["start"]) and insertion["end"] == pytest.approx(call["start"])
+
+
 def test_feedback_names_weak_words_worst_first(client, bear_flac):
     body = post(client, bear_flac.read_bytes(), "WE CALL IT BEAR").json()
     totals = {i: w["total"] for i, w in enumerate(body["words"])}
     indices = [h["word_index"] for h in body["feedback"]]
-    assert indices == sorted(indices, key=lambda i: (totals[i], i))
+    # Skipped words first, then the lowest scored.
+    skipped = {i for i, w in enumerate(body["words"]) if w.get("error_type") == "omission"}
+    assert indices == sorted(indices, key=lambda i: (i not in skipped, totals[i], i))
+    assert indices[0] == 2
     for h in body["feedback"]:
-        assert h["message"].startswith(f"Work on {h['word']}:")
+        prefix = "You skipped" if h["word_index"] in skipped else "Work on"
+        assert h["message"].startswith(f"{prefix} {h['word']}:")
+    assert body["feedback"][0]["message"] == "You skipped IT: say it between CALL and BEAR."
+    # The mispronounced word's tip names the sound heard instead.
+    bear = body["words"][3]
+    heard = next(h for h in bear["phones-heard"] if h)
+    tips = {h["word"]: h["message"] for h in body["feedback"]}
+    assert "BEAR" in tips and f"sounded like {heard}" in tips["BEAR"]
 
 
 def test_uncertainty_is_returned_when_the_scorer_gives_it(make_app, bear_flac):

@@ -104,14 +104,34 @@ def _check_result(page) -> list[str]:
         score = float(words.nth(i).get_attribute("data-score"))
         expected = "score-bad" if score < 5 else "score-mid" if score < 8 else "score-good"
         assert expected in cls.split(), (score, cls)
-    # Phones under each word; the weak ones (< 1.5 of 2) marked.
+    # Phones under each word; the weak ones (< 1.5 of 2, or heard as another sound) marked.
     assert page.locator("li.word .phone").count() == 10  # W IY0 | K AO0 L | IH0 T | B EH0 R
     phones = page.locator("li.word .phone")
     for i in range(phones.count()):
         acc = float(phones.nth(i).get_attribute("data-accuracy"))
-        assert ("weak" in phones.nth(i).get_attribute("class").split()) == (acc < 1.5)
+        heard = phones.nth(i).get_attribute("data-heard")
+        assert ("weak" in phones.nth(i).get_attribute("class").split()) == (acc < 1.5 or bool(heard))
     assert page.locator("#sentence-scores [role=meter]").count() == 5
+    _check_alignment(page)
     return texts
+
+
+def _check_alignment(page) -> None:
+    """The double's aligner findings: IT skipped, BEAR mispronounced, extra speech after WE."""
+    it = page.locator("li.word[data-index='2']")
+    assert "omitted" in it.get_attribute("class").split() and it.get_attribute("data-error") == "omission"
+    assert it.locator(".error-label").inner_text().lower() == "skipped"
+    assert "line-through" in it.locator(".word-text").evaluate("e => getComputedStyle(e).textDecorationLine")
+    assert it.locator("button.play").count() == 0 and it.get_attribute("data-start") is None
+    bear = page.locator("li.word[data-index='3']")
+    assert "mispronounced" in bear.get_attribute("class").split()
+    heard = bear.locator(".phone.heard")
+    assert heard.count() == 1
+    symbol = heard.get_attribute("data-heard")
+    assert symbol and heard.locator(".heard-as").inner_text() == f"→{symbol}"
+    # Every word but the skipped one can be played; the extra speech sits after the first word.
+    assert page.locator("li.word button.play").count() == 3
+    assert page.locator("#words > li").nth(1).get_attribute("class").split() == ["extra", "playable"]
 
 
 def test_upload_a_recording_and_see_coloured_words(page, served, bear_flac, tmp_path):
@@ -130,6 +150,42 @@ def test_upload_a_recording_and_see_coloured_words(page, served, bear_flac, tmp_
     page.screenshot(path=str(shot), full_page=True)
     print(f"\nscreenshot: {shot}")
     assert shot.stat().st_size > 10_000
+
+
+def _player(page) -> dict:
+    return page.locator("#player").evaluate("a => ({t: a.currentTime, paused: a.paused, src: a.src})")
+
+
+def test_click_a_word_to_hear_its_own_segment(page, bear_flac):
+    page.fill("#text", "WE CALL IT BEAR")
+    page.set_input_files("#file", str(bear_flac))
+    page.wait_for_selector("#submit:not([disabled])")
+    page.locator("#submit").click()
+    _check_result(page)
+    assert _player(page)["src"].startswith("blob:")  # the recording just sent
+    call = page.locator("li.word[data-index='1']")
+    start, end = float(call.get_attribute("data-start")), float(call.get_attribute("data-end"))
+    assert 0 < start < end
+    # Clicking the word plays from its start...
+    call.locator(".word-text").click()
+    page.wait_for_selector("li.word[data-index='1'].playing", timeout=5_000)
+    state = _player(page)
+    assert start - 0.01 <= state["t"] <= end + 0.05 and not state["paused"], (state, start, end)
+    # ...and stops at its end.
+    page.wait_for_selector("li.word.playing", state="detached", timeout=10_000)
+    state = _player(page)
+    assert state["paused"] and state["t"] == pytest.approx(end, abs=0.15), (state, end)
+    # The skipped word has no segment: clicking it plays nothing.
+    page.locator("li.word[data-index='2']").click()
+    page.wait_for_timeout(300)
+    assert _player(page) == state
+    assert page.locator(".playing").count() == 0
+    # The play button (keyboard users' way in) plays the last word, BEAR.
+    bear = page.locator("li.word[data-index='3']")
+    bear.locator("button.play").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("li.word[data-index='3'].playing", timeout=5_000)
+    assert _player(page)["t"] >= float(bear.get_attribute("data-start")) - 0.01
 
 
 def test_record_from_the_microphone(page, served, tmp_path):

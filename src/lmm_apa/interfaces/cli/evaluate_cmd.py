@@ -27,7 +27,13 @@ def evaluate(
     model: str = typer.Option(
         "default",
         "--model",
-        help="Model to run when no --predictions: default, zero-shot, an adapter or a Qwen2-Audio folder.",
+        help="Model to run when no --predictions: default, zero-shot, evidence (the aligner alone), an "
+        "adapter or a Qwen2-Audio folder.",
+    ),
+    listen: bool = typer.Option(
+        True,
+        "--listen/--no-listen",
+        help="Align the text first (omissions, completeness); --no-listen: the LMM alone.",
     ),
     mode: str = typer.Option("onepass", "--mode", help="onepass (expected scores), twopass or generate."),
     predictions_out: Path | None = typer.Option(
@@ -74,10 +80,12 @@ def evaluate(
     if predictions is not None:
         evaluate_file(labels, predictions, metrics_out, config=config, n_boot=n_boot, seed=boot_seed)
         return
-    _evaluate_model(labels, model, mode, predictions_out, metrics_out, config, n_boot, boot_seed)
+    _evaluate_model(labels, model, mode, predictions_out, metrics_out, config, n_boot, boot_seed, listen)
 
 
-def _evaluate_model(labels, model, mode, predictions_out, metrics_out, config, n_boot, boot_seed) -> None:
+def _evaluate_model(
+    labels, model, mode, predictions_out, metrics_out, config, n_boot, boot_seed, listen: bool = True
+) -> None:
     """Run the model on the split's audio, then evaluate its predictions like a predictions file."""
     import time
 
@@ -89,7 +97,7 @@ def _evaluate_model(labels, model, mode, predictions_out, metrics_out, config, n
     from lmm_apa.infer.scorer import load_scorer
 
     console = Console()
-    scorer = load_scorer(model, mode=mode)
+    scorer = load_scorer(model, mode=mode, listen=listen)
     start = time.perf_counter()
     batch = predict_utterances(scorer, labels)
     seconds = time.perf_counter() - start

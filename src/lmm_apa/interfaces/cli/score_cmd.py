@@ -23,8 +23,16 @@ def _colour(value: float | None, good: float, fair: float) -> str:
     return "green" if value >= good else "yellow" if value >= fair else "red"
 
 
+# Word keys a forced aligner adds (lmm_apa.data.records); the report shows their columns only then.
+_ALIGNMENT_KEYS = ("start", "end", "error_type", "phones-start", "phones-end", "phones-heard")
+
+
 def render_report(result: dict[str, Any], audio: str) -> None:
-    """Sentence scores, then each word with its scores and its phones coloured by score."""
+    """Sentence scores, then each word with its scores and its phones coloured by score.
+
+    Where a forced aligner ran, also each word's time span and what went wrong (omitted words dim
+    and struck through), the phone heard beside the canonical one ("EH0→AE"), and the extra speech.
+    """
     console.rule(f'[bold]{audio}[/]  "{result["text"]}"')
     sentence = Table(show_header=True, header_style="bold", box=None)
     aspects = ("accuracy", "completeness", "fluency", "prosodic", "total")
@@ -32,25 +40,60 @@ def render_report(result: dict[str, Any], audio: str) -> None:
         sentence.add_column(a, justify="right")
     sentence.add_row(*(_fmt(result.get(a)) for a in aspects))
     console.print(sentence)
+    aligned = any(k in w for w in result["words"] for k in _ALIGNMENT_KEYS)
     words = Table(show_header=True, header_style="bold", box=None)
-    for col in ("word", "accuracy", "stress", "total", "phones (accuracy 0-2)"):
+    columns = ("word", "time", "error") if aligned else ("word",)
+    for col in (*columns, "accuracy", "stress", "total", "phones (accuracy 0-2)"):
         words.add_column(col)
     for w in result["words"]:
-        phones = Text()
-        for sym, acc in zip(w["phones"], w.get("phones-accuracy") or [None] * len(w["phones"]), strict=True):
+        omitted = w.get("error_type") == "omission"
+        n = len(w["phones"])
+        phones = Text(style="dim" if omitted else "")
+        accs = w.get("phones-accuracy") or [None] * n
+        for sym, acc, heard in zip(w["phones"], accs, w.get("phones-heard") or [None] * n, strict=True):
             phones.append(f"{sym}", style=_colour(acc, 1.5, 1.0))
+            if heard:
+                phones.append(f"→{heard}", style="bold red")
             phones.append(f" {_fmt(acc, 1)}  ", style="dim")
         acc = w.get("accuracy")
-        words.add_row(
-            Text(w["text"], style=f"bold {_colour(acc, 8, 5)}"),
-            _fmt(acc),
-            _fmt(w.get("stress")),
-            _fmt(w.get("total")),
-            phones,
-        )
+        word_style = "dim strike" if omitted else f"bold {_colour(acc, 8, 5)}"
+        cells = [Text(w["text"], style=word_style)]
+        if aligned:
+            cells += [_span(w), _error(w.get("error_type"))]
+        words.add_row(*cells, _fmt(acc), _fmt(w.get("stress")), _fmt(w.get("total")), phones)
     console.print(words)
+    for ins in result.get("insertions") or []:
+        console.print(f"[yellow]extra speech:[/] {_seconds(ins['start'], ins['end'])} {_where(ins, result)}")
     for problem in result.get("problems", []):
         console.print(f"[yellow]note:[/] {problem}")
+
+
+def _seconds(start: float, end: float) -> str:
+    return f"{start:.2f}-{end:.2f} s"
+
+
+def _span(word: dict[str, Any]) -> Text:
+    if word.get("start") is None or word.get("end") is None:
+        return Text("-", style="dim")
+    return Text(_seconds(word["start"], word["end"]))
+
+
+def _error(error_type: str | None) -> Text:
+    """Azure's error types, as a reader says them; 'none' is left blank so the errors stand out."""
+    if error_type == "omission":
+        return Text("omitted", style="dim")
+    if error_type == "mispronunciation":
+        return Text("mispronounced", style="red")
+    return Text("" if error_type in (None, "none") else error_type)
+
+
+def _where(insertion: dict[str, Any], result: dict[str, Any]) -> str:
+    """'after WE' / 'before WE' (the first word) for an insertion's `after_word`."""
+    words = result["words"]
+    i = insertion["after_word"]
+    if i < 0:
+        return f"before {words[0]['text']}" if words else "before the first word"
+    return f"after {words[i]['text']}" if i < len(words) else f"after word {i}"
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -93,8 +136,17 @@ def score(
         Path | None, typer.Option(help="CSV (columns audio,text[,utt_id]) or JSONL of recordings to score.")
     ] = None,
     model: Annotated[
-        str, typer.Option(help="default, zero-shot, an adapter folder or a Qwen2-Audio folder.")
+        str,
+        typer.Option(
+            help="default, zero-shot, evidence (the aligner alone), an adapter or a Qwen2-Audio folder."
+        ),
     ] = "default",
+    listen: Annotated[
+        bool,
+        typer.Option(
+            help="Align the text first: times, omissions, heard phones (--no-listen: the LMM alone)."
+        ),
+    ] = True,
     mode: Annotated[str, typer.Option(help="onepass (expected scores), twopass or generate.")] = "onepass",
     as_json: Annotated[bool, typer.Option("--json", help="Print the corpus schema as JSON Lines.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the results as JSON Lines to this file.")] = None,
@@ -113,7 +165,7 @@ def score(
     from lmm_apa.infer.scorer import load_scorer
 
     with console.status("loading model"):
-        scorer = load_scorer(model, mode=mode)
+        scorer = load_scorer(model, mode=mode, listen=listen)
     sink = out.open("w") if out else None
     failures = 0
     batch = len(items) > 1 and (sink is not None or as_json)

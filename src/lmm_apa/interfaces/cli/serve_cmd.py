@@ -17,7 +17,7 @@ def serve(
         "default",
         "--model",
         help="'default' (the shipped model), 'zero-shot', an adapter folder from `lmm-apa train`, "
-        "or a Qwen2-Audio model folder.",
+        "or a Qwen2-Audio model folder ('evidence': the aligner's evidence readout alone, no LMM).",
     ),
     mode: str = typer.Option(
         "onepass", "--mode", help="Scoring mode: onepass (expected scores), twopass or generate."

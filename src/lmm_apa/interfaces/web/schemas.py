@@ -3,11 +3,15 @@
 `ScoreResponse` is the corpus schema (`Utterance.to_corpus_dict()`: a scores.json entry plus
 `utt_id`) with additions: `feedback` (plain-language hints for the page), `meta`, and, when the
 scorer gives them, `uncertainty` and `problems` (as in `ScoreResult.to_json()`, the CLI's output).
+When a forced aligner ran, words carry their times and error type and the response its
+`insertions` (`lmm_apa.data.records`); absent otherwise.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from lmm_apa.data.records import ErrorType
 
 
 class WordScores(BaseModel):
@@ -23,6 +27,44 @@ class WordScores(BaseModel):
     phones: list[str] = Field(default_factory=list, description="Canonical CMU ARPAbet phones.")
     phones_accuracy: list[float | None] | None = Field(
         None, alias="phones-accuracy", description="Accuracy of each phone, 0-2 (parallel to phones)."
+    )
+    # From a forced aligner; absent when none ran.
+    start: float | None = Field(
+        None, ge=0, description="Where the word starts in the recording, in seconds (absent when omitted)."
+    )
+    end: float | None = Field(
+        None, ge=0, description="Where the word ends in the recording, in seconds (absent when omitted)."
+    )
+    error_type: ErrorType | None = Field(
+        None,
+        description="What the aligner found, as in Azure's pronunciation assessment: 'none' (said as "
+        "expected), 'omission' (not said) or 'mispronunciation' (a sound other than the canonical one).",
+    )
+    phones_start: list[float | None] | None = Field(
+        None,
+        alias="phones-start",
+        description="Start of each phone in seconds (parallel to phones; null where the word was omitted).",
+    )
+    phones_end: list[float | None] | None = Field(
+        None,
+        alias="phones-end",
+        description="End of each phone in seconds (parallel to phones; null where the word was omitted).",
+    )
+    phones_heard: list[str | None] | None = Field(
+        None,
+        alias="phones-heard",
+        description="The phone heard instead of each canonical phone, CMU ARPAbet without stress digit "
+        "(e.g. 'AH'); null where the canonical phone was heard or nothing can be said (parallel to phones).",
+    )
+
+
+class Insertion(BaseModel):
+    """Extra speech between words, found by a forced aligner."""
+
+    start: float = Field(ge=0, description="Start of the extra speech, in seconds.")
+    end: float = Field(ge=0, description="End of the extra speech, in seconds.")
+    after_word: int = Field(
+        ge=-1, description="Index into `words` of the word it follows; -1 when before the first word."
     )
 
 
@@ -75,6 +117,9 @@ class ScoreResponse(BaseModel):
     prosodic: float | None = Field(None, ge=0, le=10)
     total: float | None = Field(None, ge=0, le=10)
     words: list[WordScores]
+    insertions: list[Insertion] | None = Field(
+        None, description="Optional (when a forced aligner ran): extra speech between words."
+    )
     feedback: list[Hint] = Field(default_factory=list, description="Tips for the weakest words.")
     uncertainty: Uncertainty | None = Field(
         None,

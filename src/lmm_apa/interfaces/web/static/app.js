@@ -9,7 +9,9 @@ const FALLBACK_EXAMPLES = ["WE CALL IT BEAR", "TOM GIVES UP BOXING", "MARK LIVED
 const SENTENCE_ASPECTS = ["accuracy", "completeness", "fluency", "prosodic", "total"];
 
 const $ = (id) => document.getElementById(id);
-const state = { audio: null, filename: null, recorder: null, timer: null };
+// scored: the recording the shown result is about (the one sent), so that a word plays its own
+// segment even after a new recording is made.
+const state = { audio: null, filename: null, recorder: null, timer: null, scored: null, stopAt: null };
 
 // ---- scores -> colours (red < 5, amber < 8, green; as in feedback.py) ----
 function scoreClass(score) {
@@ -154,7 +156,8 @@ async function submit(event) {
   event.preventDefault();
   if (!state.audio) return;
   const form = new FormData();
-  form.append("audio", state.audio, state.filename || "recording.wav");
+  const sent = state.audio;
+  form.append("audio", sent, state.filename || "recording.wav");
   form.append("text", $("text").value);
   $("submit").disabled = true;
   setStatus("Scoring…");
@@ -167,7 +170,7 @@ async function submit(event) {
       setStatus(`Could not score: ${message}${retry ? ` (try again in ${retry} s)` : ""}`, true);
       return;
     }
-    render(body);
+    render(body, sent);
     setStatus("Done.");
   } catch (e) {
     setStatus(`Could not reach the server (${e.message}).`, true);
@@ -186,7 +189,68 @@ function el(tag, attrs = {}, children = []) {
   return node;
 }
 
-function render(result) {
+// ---- play a word's own segment of the scored recording ----
+function setPlayer(blob) {
+  const player = $("player");
+  stopSegment();
+  if (state.scored === blob) return;
+  if (player.src) URL.revokeObjectURL(player.src);
+  state.scored = blob;
+  player.src = URL.createObjectURL(blob);
+}
+
+async function playSegment(item) {
+  const start = Number(item.dataset.start);
+  const end = Number(item.dataset.end);
+  if (!Number.isFinite(start) || !Number.isFinite(end)) return;
+  const player = $("player");
+  stopSegment();
+  item.classList.add("playing");
+  state.stopAt = { end, item };
+  player.currentTime = start;
+  try {
+    await player.play();
+  } catch (e) {
+    stopSegment();
+    setStatus(`Could not play the recording (${e.message}).`, true);
+    return;
+  }
+  watchSegment();
+}
+
+// timeupdate fires only every ~250 ms: check every frame so the segment stops at its end.
+function watchSegment() {
+  const player = $("player");
+  if (!state.stopAt) return;
+  if (player.paused || player.ended || player.currentTime >= state.stopAt.end) {
+    stopSegment();
+    return;
+  }
+  requestAnimationFrame(watchSegment);
+}
+
+function stopSegment() {
+  const player = $("player");
+  if (!player.paused) player.pause();
+  if (state.stopAt) state.stopAt.item.classList.remove("playing");
+  state.stopAt = null;
+}
+
+const seconds = (t) => `${Number(t).toFixed(2)} s`;
+
+function playable(node, start, end, label) {
+  node.dataset.start = String(start);
+  node.dataset.end = String(end);
+  node.classList.add("playable");
+  node.addEventListener("click", () => playSegment(node));
+  return el("button", { type: "button", class: "play", "aria-label": label, title: label }, [
+    el("span", { "aria-hidden": "true", text: "▶ " }),
+    `${Number(start).toFixed(2)}–${seconds(end)}`,
+  ]);
+}
+
+function render(result, audio) {
+  if (audio) setPlayer(audio);
   const bars = $("sentence-scores");
   bars.replaceChildren();
   for (const aspect of SENTENCE_ASPECTS) {
@@ -206,31 +270,61 @@ function render(result) {
 
   const words = $("words");
   words.replaceChildren();
+  // Extra speech (a forced aligner's finding) goes after the word it follows.
+  const insertions = result.insertions || [];
+  const extraAfter = (i) => insertions.filter((x) => x.after_word === i).forEach((x) => words.append(extra(x)));
+  extraAfter(-1);
   result.words.forEach((word, i) => {
     const score = word.total ?? word.accuracy;
     const cls = scoreClass(score);
+    const error = word.error_type;
     const phones = el("span", { class: "phones", "aria-label": "sounds" });
     const accs = word["phones-accuracy"] || [];
+    const heardAs = word["phones-heard"] || [];
     word.phones.forEach((symbol, j) => {
       const acc = accs[j];
-      const weak = acc !== null && acc !== undefined && acc < WEAK_PHONE;
+      const heard = heardAs[j];
+      const weak = (acc !== null && acc !== undefined && acc < WEAK_PHONE) || Boolean(heard);
+      const base = symbol.replace(/\d$/, "");
       const phone = el("span", {
-        class: `phone${weak ? " weak" : ""}`,
+        class: `phone${weak ? " weak" : ""}${heard ? " heard" : ""}`,
         "data-accuracy": String(acc ?? ""),
-        title: `${symbol}: ${fmt(acc)} / 2${weak ? " (weak)" : ""}`,
-        text: symbol.replace(/\d$/, ""),
+        title: `${symbol}: ${fmt(acc)} / 2${heard ? `, heard as ${heard}` : weak ? " (weak)" : ""}`,
+        text: base,
       });
-      if (weak) phone.append(el("span", { class: "sr-only", text: " (weak)" }));
+      if (heard) {
+        phone.dataset.heard = heard;
+        phone.append(
+          el("span", { class: "heard-as", "aria-hidden": "true", text: `→${heard}` }),
+          el("span", { class: "sr-only", text: ` (heard as ${heard})` }),
+        );
+      } else if (weak) phone.append(el("span", { class: "sr-only", text: " (weak)" }));
       phones.append(phone);
     });
     const details = [`total ${fmt(word.total)}`, `accuracy ${fmt(word.accuracy)}`, `stress ${fmt(word.stress, 0)}`];
-    words.append(
-      el("li", { class: `word ${cls}`, "data-index": String(i), "data-score": String(score ?? "") }, [
-        el("div", { class: "word-text", text: word.text }),
-        el("div", { class: "word-score", text: `${fmt(score)} · ${CLASS_WORDS[cls]}`, title: details.join(", ") }),
-        phones,
-      ]),
-    );
+    const classes = ["word", cls, error === "omission" ? "omitted" : "", error === "mispronunciation" ? "mispronounced" : ""];
+    const item = el("li", {
+      class: classes.filter(Boolean).join(" "),
+      "data-index": String(i),
+      "data-score": String(score ?? ""),
+    }, [
+      el("div", { class: "word-text", text: word.text }),
+      el("div", { class: "word-score", text: `${fmt(score)} · ${CLASS_WORDS[cls]}`, title: details.join(", ") }),
+      phones,
+    ]);
+    if (error) item.dataset.error = error;
+    if (error === "omission") {
+      item.append(el("div", { class: "error-label", text: "skipped" }));
+    } else if (error === "mispronunciation") {
+      item.append(el("div", { class: "error-label", text: "mispronounced" }));
+    }
+    // Omitted words have no time in the recording: nothing to play.
+    const timed = typeof word.start === "number" && typeof word.end === "number" && error !== "omission";
+    if (timed && state.scored) {
+      item.append(playable(item, word.start, word.end, `Play your ${word.text} (${seconds(word.start)} to ${seconds(word.end)})`));
+    }
+    words.append(item);
+    extraAfter(i);
   });
 
   const hints = $("hints");
@@ -242,6 +336,14 @@ function render(result) {
   const section = $("result");
   section.hidden = false;
   section.focus();
+}
+
+function extra(insertion) {
+  const item = el("li", { class: "extra", title: "Extra speech between the words" }, [
+    el("span", { class: "extra-label", text: "+ extra sound" }),
+  ]);
+  if (state.scored) item.append(playable(item, insertion.start, insertion.end, `Play the extra sound (${seconds(insertion.start)} to ${seconds(insertion.end)})`));
+  return item;
 }
 
 // ---- examples ----

@@ -1,0 +1,126 @@
+"""The LMM, the evidence readout and their blend on the same held-out recordings, and how each listens.
+
+    OMP_NUM_THREADS=2 .venv/bin/python bench/scorers_dev.py --data ../shared/speechocean762 \\
+        --out bench/results/scorers_dev
+
+On `dev` (13 speakers: the only split neither the shipped LMM, trained on train-minus-dev, nor the
+aligner, trained on train-minus-dev25, has seen): the shipped LMM alone (its one-pass scores), the
+same merged with what the aligner heard (`infer.heard.with_alignment`), the evidence readout alone,
+and blends of the two at --weights (the LMM's share). Then the listening checks on --n-listen of
+them: scored against another recording's text, and cut after half their length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def blend(lmm, evidence, weight: float):
+    from lmm_apa.infer.heard import blend_scores
+
+    return blend_scores(lmm, evidence, weight)
+
+
+def main() -> None:
+    from lmm_apa.data.audio import load_audio
+    from lmm_apa.data.splits import load_split
+    from lmm_apa.eval.report import evaluate_predictions
+    from lmm_apa.infer.heard import with_alignment
+    from lmm_apa.infer.scorer import load_scorer
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="../shared/speechocean762")
+    p.add_argument("--weights", default="0.25,0.5")
+    p.add_argument("--n-listen", type=int, default=60)
+    p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--out", default="bench/results/scorers_dev")
+    args = p.parse_args()
+    weights = [float(w) for w in args.weights.split(",")]
+
+    dev = load_split(args.data, "dev")
+    scorer = load_scorer("default")
+    listener = scorer.listener
+    preds: dict[str, dict] = {"lmm": {}, "lmm + heard": {}, "evidence": {}}
+    preds |= {f"blend {w:g} + heard": {} for w in weights}
+    t0 = time.perf_counter()
+    for u in dev:
+        ref, wave = u.unlabelled(), load_audio(u.audio_path)
+        heard = listener.hear(wave, ref)
+        raw = scorer._lmm_scores(ref, wave, heard.frames).utterance
+        preds["lmm"][u.utt_id] = raw
+        preds["lmm + heard"][u.utt_id] = with_alignment(raw, heard.alignment, heard.evidence)
+        preds["evidence"][u.utt_id] = with_alignment(heard.evidence, heard.alignment, heard.evidence)
+        for w in weights:
+            mixed = blend(raw, heard.evidence, w)
+            preds[f"blend {w:g} + heard"][u.utt_id] = with_alignment(mixed, heard.alignment, heard.evidence)
+    seconds = time.perf_counter() - t0
+    metrics = {name: evaluate_predictions(dev, p, n_boot=args.n_boot) for name, p in preds.items()}
+
+    # listening: the full default path (LMM + heard, and each blend) on wrong texts and cut recordings
+    rng = random.Random(0)
+    sample = rng.sample(dev, min(args.n_listen, len(dev)))
+    listen: dict[str, dict[str, list]] = {}
+    for i, u in enumerate(sample):
+        other = next(v for v in sample[i + 1 :] + sample[:i] if v.text != u.text).unlabelled()
+        wave = load_audio(u.audio_path)
+        half = len(wave) / 2 / 16000
+        full = listener.hear(wave, u.unlabelled()).alignment
+        for case, ref, audio in (
+            ("wrong_text", other, wave),
+            ("cut_half", u.unlabelled(), wave[: len(wave) // 2]),
+        ):
+            heard = listener.hear(audio, ref)
+            raw = scorer._lmm_scores(ref, audio, heard.frames).utterance
+            variants = {"lmm": raw, "lmm + heard": with_alignment(raw, heard.alignment, heard.evidence)}
+            variants["evidence"] = with_alignment(heard.evidence, heard.alignment, heard.evidence)
+            for w in weights:
+                mixed = blend(raw, heard.evidence, w)
+                variants[f"blend {w:g} + heard"] = with_alignment(mixed, heard.alignment, heard.evidence)
+            for name, pred in variants.items():
+                d = listen.setdefault(name, {})
+                if case == "wrong_text":
+                    d.setdefault("wrong_text.sentence_accuracy", []).append(pred.accuracy)
+                    d.setdefault("wrong_text.word_accuracy", []).extend(w.accuracy for w in pred.words)
+                else:
+                    for w, fw in zip(pred.words, full.words, strict=True):
+                        if fw.omitted:
+                            continue
+                        key = "cut_half.unsaid_word_accuracy" if fw.start >= half else None
+                        key = "cut_half.said_word_accuracy" if fw.end <= half else key
+                        if key:
+                            d.setdefault(key, []).append(w.accuracy)
+    listen_mean = {n: {k: round(float(np.mean(v)), 3) for k, v in d.items()} for n, d in listen.items()}
+
+    keys = [("sentence", a) for a in ("accuracy", "fluency", "prosodic", "total")]
+    keys += [("word", a) for a in ("accuracy", "stress", "total")] + [("phone", "accuracy")]
+    lines = [
+        f"dev: {len(dev)} utterances, {len({u.speaker for u in dev})} speakers; "
+        "PCC [95% speaker-bootstrap CI]",
+        "",
+        "| scorer | " + " | ".join(f"{g} {a}" for g, a in keys) + " |",
+        "|---|" + "---|" * len(keys),
+    ]
+    for name, m in metrics.items():
+        cells = []
+        for g, a in keys:
+            x = m[g][a]
+            ci = x.get("pcc_ci")
+            cells.append(f"{x['pcc']:.3f} [{ci[0]:.2f},{ci[1]:.2f}]" if ci else f"{x['pcc']:.3f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Listening checks (means):", "```", json.dumps(listen_mean, indent=2), "```"]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = {"args": vars(args), "seconds": seconds, "metrics": metrics, "listening": listen_mean}
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2))
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

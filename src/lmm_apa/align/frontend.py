@@ -1,0 +1,46 @@
+"""`Listener`: the aligner's front end as the scorer uses it: audio -> frames -> alignment -> evidence scores.
+
+It owns a Whisper-base encoder (CTranslate2) because the phone recogniser was trained on its frames;
+the default backbone encodes with the same model, so the scorer passes the frames on to it instead of
+encoding twice (`AudioLMM.encode_audio(wave, frames=...)`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lmm_apa.align.aligner import Aligner, Alignment
+from lmm_apa.align.head import DEFAULT_HEAD
+from lmm_apa.align.readout import READOUT_FILE, EvidenceReadout
+from lmm_apa.data.records import Utterance
+from lmm_apa.errors import ModelError
+
+
+@dataclass
+class Heard:
+    frames: np.ndarray  # (T, 512) Whisper-base frames at 50 Hz
+    alignment: Alignment
+    evidence: Utterance  # the reference scored from the evidence alone (`EvidenceReadout`)
+
+
+class Listener:
+    def __init__(self, folder: str | Path = DEFAULT_HEAD, encoder=None):
+        folder = Path(folder)
+        if not (folder / READOUT_FILE).is_file():
+            raise ModelError(f"no evidence readout in {folder} ({READOUT_FILE}); reinstall lmm-apa")
+        self.aligner = Aligner(head_dir=folder)
+        self.readout = EvidenceReadout.load(folder)
+        if encoder is None:
+            from lmm_apa.models.parts import whisper_ct2_dir
+            from lmm_apa.models.whisper_ct2 import CT2WhisperEncoder
+
+            encoder = CT2WhisperEncoder(whisper_ct2_dir())
+        self.encoder = encoder
+
+    def hear(self, wave: np.ndarray, reference: Utterance) -> Heard:
+        frames = self.encoder.frames(wave)
+        alignment = self.aligner.align(frames, reference)
+        return Heard(frames, alignment, self.readout.predict(reference, alignment))

@@ -1,0 +1,74 @@
+"""Put what the aligner heard into a scored utterance: times, omissions, heard phones, insertions.
+
+Rules, so that the scores agree with what was said:
+- a word the aligner found unsaid is an ``omission``: accuracy and total 0, stress 5 (the bottom of
+  its scale), its phones 0, no times;
+- a said word whose evidence readout accuracy is below `MISPRONUNCIATION_BELOW` is a
+  ``mispronunciation``; otherwise ``none``;
+- sentence completeness is the share of words said, 0-10, as the corpus defines it; and no sentence
+  score is above it when words are missing (reading half a sentence well is not a 9);
+- ``phones-heard``: the phone the recogniser heard where it is not the canonical one.
+"""
+
+from __future__ import annotations
+
+from lmm_apa.align.aligner import Alignment
+from lmm_apa.align.readout import OMITTED_STRESS, EvidenceReadout
+from lmm_apa.data.records import SENTENCE_ASPECTS, WORD_ASPECTS, Insertion, Phone, Utterance, Word
+
+
+def with_alignment(scored: Utterance, alignment: Alignment, evidence: Utterance) -> Utterance:
+    words: list[Word] = []
+    for w, wa, ev in zip(scored.words, alignment.words, evidence.words, strict=True):
+        update: dict = {
+            "start": _r(wa.start),
+            "end": _r(wa.end),
+            "error_type": EvidenceReadout.error_type(wa, ev.accuracy),
+            "phones_start": [_r(p.start) for p in wa.phones],
+            "phones_end": [_r(p.end) for p in wa.phones],
+            "phones_heard": [p.heard for p in wa.phones],
+        }
+        if wa.omitted:
+            update |= {
+                "accuracy": 0.0 if w.accuracy is not None else None,
+                "total": 0.0 if w.total is not None else None,
+                "stress": OMITTED_STRESS if w.stress is not None else None,
+                "phones": [
+                    Phone(symbol=p.symbol, accuracy=0.0 if p.accuracy is not None else None) for p in w.phones
+                ],
+            }
+        words.append(w.model_copy(update=update))
+    completeness = 10.0 * alignment.said / len(alignment.words)
+    sentence: dict = {}
+    if any(scored.score(a) is not None for a in SENTENCE_ASPECTS):
+        sentence["completeness"] = completeness
+        for a in SENTENCE_ASPECTS:
+            if a != "completeness" and scored.score(a) is not None:
+                sentence[a] = min(scored.score(a), completeness)
+    insertions = [Insertion(start=_r(s), end=_r(e), after_word=k) for s, e, k in alignment.insertions]
+    out = scored.model_copy(update={"words": words, "insertions": insertions, **sentence})
+    # model_copy does not validate: check the merged result against the schema once.
+    return Utterance.model_validate(out.model_dump())
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 3)
+
+
+def blend_scores(lmm: Utterance, evidence: Utterance, weight: float) -> Utterance:
+    """Every score the two share as ``weight * lmm + (1 - weight) * evidence``; the LMM's otherwise."""
+
+    def mix(a: float | None, b: float | None) -> float | None:
+        return a if a is None or b is None else weight * a + (1.0 - weight) * b
+
+    words = []
+    for w, e in zip(lmm.words, evidence.words, strict=True):
+        phones = [
+            p.model_copy(update={"accuracy": mix(p.accuracy, q.accuracy)})
+            for p, q in zip(w.phones, e.phones, strict=True)
+        ]
+        words.append(
+            w.model_copy(update={"phones": phones, **{a: mix(w.score(a), e.score(a)) for a in WORD_ASPECTS}})
+        )
+    sentence = {a: mix(lmm.score(a), evidence.score(a)) for a in SENTENCE_ASPECTS}
+    return lmm.model_copy(update={"words": words, **sentence})
