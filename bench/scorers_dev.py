@@ -6,7 +6,8 @@
 On `dev` (13 speakers: the only split neither the shipped LMM, trained on train-minus-dev, nor the
 aligner, trained on train-minus-dev25, has seen): the shipped LMM alone (its one-pass scores), the
 same merged with what the aligner heard (`infer.heard.with_alignment`), the evidence readout alone,
-and blends of the two at --weights (the LMM's share). Then the listening checks on --n-listen of
+blends of the two at --weights (the LMM's share), and the shipped default's per-granularity blend
+(`DEFAULT_LMM_SHARE`). Then the listening checks on --n-listen of
 them: scored against another recording's text, and cut after half their length.
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 
-def blend(lmm, evidence, weight: float):
+def blend(lmm, evidence, weight):
     from lmm_apa.infer.heard import blend_scores
 
     return blend_scores(lmm, evidence, weight)
@@ -41,13 +42,15 @@ def main() -> None:
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--out", default="bench/results/scorers_dev")
     args = p.parse_args()
+    from lmm_apa.infer.scorer import DEFAULT_LMM_SHARE
+
     weights = [float(w) for w in args.weights.split(",")]
 
     dev = load_split(args.data, "dev")
     scorer = load_scorer("default")
     listener = scorer.listener
     preds: dict[str, dict] = {"lmm": {}, "lmm + heard": {}, "evidence": {}}
-    preds |= {f"blend {w:g} + heard": {} for w in weights}
+    preds |= {f"blend {w:g} + heard": {} for w in weights} | {"default (shipped blend) + heard": {}}
     t0 = time.perf_counter()
     for u in dev:
         ref, wave = u.unlabelled(), load_audio(u.audio_path)
@@ -59,6 +62,10 @@ def main() -> None:
         for w in weights:
             mixed = blend(raw, heard.evidence, w)
             preds[f"blend {w:g} + heard"][u.utt_id] = with_alignment(mixed, heard.alignment, heard.evidence)
+        mixed = blend(raw, heard.evidence, DEFAULT_LMM_SHARE)
+        preds["default (shipped blend) + heard"][u.utt_id] = with_alignment(
+            mixed, heard.alignment, heard.evidence
+        )
     seconds = time.perf_counter() - t0
     metrics = {name: evaluate_predictions(dev, p, n_boot=args.n_boot) for name, p in preds.items()}
 
@@ -82,6 +89,10 @@ def main() -> None:
             for w in weights:
                 mixed = blend(raw, heard.evidence, w)
                 variants[f"blend {w:g} + heard"] = with_alignment(mixed, heard.alignment, heard.evidence)
+            mixed = blend(raw, heard.evidence, DEFAULT_LMM_SHARE)
+            variants["default (shipped blend) + heard"] = with_alignment(
+                mixed, heard.alignment, heard.evidence
+            )
             for name, pred in variants.items():
                 d = listen.setdefault(name, {})
                 if case == "wrong_text":

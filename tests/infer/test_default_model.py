@@ -47,3 +47,30 @@ def test_default_model_ranks_dev_speakers_by_sentence_total(default_scorer, corp
     dev = spread_sample(load_split(corpus_dir, "dev"), 24)
     predicted = [default_scorer.assess(u.unlabelled(), load_audio(u.audio_path)).utterance.total for u in dev]
     assert pearsonr([u.total for u in dev], predicted).statistic > 0.5
+
+
+def test_default_model_hears_a_different_sentence(default_scorer, bear):
+    # The corpus recording of "WE CALL IT BEAR" scored against another sentence: before the aligner
+    # the shipped model gave accuracy 8.3, completeness 10 and every word 9.7-10.
+    audio, text = bear
+    own = default_scorer.assess_text(audio, text).utterance
+    other = default_scorer.assess_text(audio, "The quick brown fox jumps over the lazy dog").utterance
+    flagged = [w.error_type != "none" for w in other.words]
+    assert sum(flagged) >= 7, [(w.text, w.error_type) for w in other.words]
+    assert other.accuracy < own.accuracy - 3
+    assert all(w.accuracy == 0 for w in other.words if w.error_type == "omission")
+    assert other.completeness == 10 * sum(w.error_type != "omission" for w in other.words) / 9
+
+
+def test_default_model_omits_the_words_cut_away(default_scorer, bear):
+    from lmm_apa.data.audio import load_audio
+    from lmm_apa.infer.reference import reference_utterance
+
+    audio, text = bear
+    wave = load_audio(audio)
+    full = default_scorer.assess(reference_utterance(text), wave).utterance
+    cut_at = full.words[2].start  # keep "WE CALL", cut before "IT BEAR"
+    cut = default_scorer.assess(reference_utterance(text), wave[: int(cut_at * 16000)]).utterance
+    assert [w.error_type == "omission" for w in cut.words[2:]] == [True, True]
+    assert cut.completeness == 5.0 and cut.accuracy <= 5.0
+    assert all(w.accuracy > 5 for w in cut.words[:2])

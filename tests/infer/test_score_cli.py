@@ -25,6 +25,13 @@ def test_score_prints_a_report_and_json(tiny_adapter, bear):
     assert done.returncode == 0, done.stderr
     line = json.loads(done.stdout.strip().splitlines()[-1])
     assert line["utt_id"] == "000010011" and len(line["words"]) == 4
+    # the aligner ran: every word has its span, error type and per-phone spans and heard phones
+    for w in line["words"]:
+        assert w["error_type"] in ("none", "omission", "mispronunciation")
+        assert len(w["phones-start"]) == len(w["phones-end"]) == len(w["phones-heard"]) == len(w["phones"])
+        if w["error_type"] != "omission":
+            assert 0 <= w["start"] < w["end"]
+    assert isinstance(line["insertions"], list)
 
 
 def test_batch_reports_each_failure_and_finishes_the_rest(tiny_adapter, bear, tmp_path):

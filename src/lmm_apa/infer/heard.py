@@ -55,20 +55,24 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(float(x), 3)
 
 
-def blend_scores(lmm: Utterance, evidence: Utterance, weight: float) -> Utterance:
-    """Every score the two share as ``weight * lmm + (1 - weight) * evidence``; the LMM's otherwise."""
+def blend_scores(lmm: Utterance, evidence: Utterance, share: float | dict[str, float]) -> Utterance:
+    """Every score the two share as ``share * lmm + (1 - share) * evidence``; the LMM's otherwise.
 
-    def mix(a: float | None, b: float | None) -> float | None:
-        return a if a is None or b is None else weight * a + (1.0 - weight) * b
+    ``share`` is one number or one per granularity ("sentence", "word", "phone"; missing: 1).
+    """
+    shares = share if isinstance(share, dict) else {g: share for g in ("sentence", "word", "phone")}
+
+    def mix(granularity: str, a: float | None, b: float | None) -> float | None:
+        w = shares.get(granularity, 1.0)
+        return a if a is None or b is None else w * a + (1.0 - w) * b
 
     words = []
     for w, e in zip(lmm.words, evidence.words, strict=True):
         phones = [
-            p.model_copy(update={"accuracy": mix(p.accuracy, q.accuracy)})
+            p.model_copy(update={"accuracy": mix("phone", p.accuracy, q.accuracy)})
             for p, q in zip(w.phones, e.phones, strict=True)
         ]
-        words.append(
-            w.model_copy(update={"phones": phones, **{a: mix(w.score(a), e.score(a)) for a in WORD_ASPECTS}})
-        )
-    sentence = {a: mix(lmm.score(a), evidence.score(a)) for a in SENTENCE_ASPECTS}
+        scores = {a: mix("word", w.score(a), e.score(a)) for a in WORD_ASPECTS}
+        words.append(w.model_copy(update={"phones": phones, **scores}))
+    sentence = {a: mix("sentence", lmm.score(a), evidence.score(a)) for a in SENTENCE_ASPECTS}
     return lmm.model_copy(update={"words": words, **sentence})

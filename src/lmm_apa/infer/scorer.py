@@ -24,6 +24,11 @@ from lmm_apa.errors import ModelError
 from lmm_apa.tasks.answer import TASKS, Slot
 
 MODES = ("onepass", "twopass", "generate")
+# The shipped LMM's share of its scores when blended with the aligner's evidence readout, per
+# granularity. Measured on dev (bench/scorers_dev.py, bench/results/scorers_dev.md), where neither
+# was trained: the evidence alone beats the LMM at the word and phone levels by 0.3 PCC, and a
+# quarter of the LMM lifts every sentence aspect by about 0.01 over the evidence alone.
+DEFAULT_LMM_SHARE: dict[str, float] = {"sentence": 0.25, "word": 0.0, "phone": 0.0}
 DEFAULT_ADAPTER = Path(__file__).resolve().parents[1] / "weights" / "default"
 ADAPTER_JSON = "lmm_apa_adapter.json"
 
@@ -69,11 +74,18 @@ class Scorer:
     """A backbone (with or without adapter), a task and a decoding mode, and the aligner that listens.
 
     ``lmm=None`` scores from the aligner's evidence alone; ``listener=None`` skips the aligner (the
-    LMM's scores as they are, without times or omissions).
+    LMM's scores as they are, without times or omissions). ``lmm_share`` blends the LMM's scores with
+    the evidence readout's (`lmm_apa.infer.heard.blend_scores`); None keeps the LMM's own.
     """
 
     def __init__(
-        self, lmm: Any, task: str = "multi", mode: str = "onepass", name: str = "", listener: Any = None
+        self,
+        lmm: Any,
+        task: str = "multi",
+        mode: str = "onepass",
+        name: str = "",
+        listener: Any = None,
+        lmm_share: dict[str, float] | None = None,
     ) -> None:
         if task not in TASKS:
             raise ValueError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
@@ -81,7 +93,10 @@ class Scorer:
             raise ValueError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
         if lmm is None and listener is None:
             raise ValueError("a scorer needs an LMM, a listener or both")
+        if lmm_share is not None and (lmm is None or listener is None):
+            raise ValueError("blending needs both an LMM and a listener")
         self.lmm, self.task, self.mode, self.name, self.listener = lmm, task, mode, name, listener
+        self.lmm_share = lmm_share
 
     def assess(self, reference: Utterance, wave: np.ndarray) -> ScoreResult:
         """Scores for ``reference`` (its words and phones) read from 16 kHz mono ``wave``."""
@@ -90,6 +105,11 @@ class Scorer:
             result = ScoreResult(heard.evidence)
         else:
             result = self._lmm_scores(reference, wave, heard.frames if heard is not None else None)
+        if heard is not None and self.lmm_share is not None:
+            from lmm_apa.infer.heard import blend_scores
+
+            result.utterance = blend_scores(result.utterance, heard.evidence, self.lmm_share)
+            result.std = _scaled_std(result.std, self.lmm_share)
         if heard is not None:
             from lmm_apa.infer.heard import with_alignment
 
@@ -122,6 +142,13 @@ class Scorer:
         return self.assess_text(wave, text, utt_id).utterance
 
 
+def _scaled_std(std: dict[Slot, float] | None, share: dict[str, float]) -> dict[Slot, float] | None:
+    """The LMM's spread as it enters a blend: scaled by its share, left out where the share is 0."""
+    if std is None:
+        return None
+    return {s: v * share.get(s.granularity, 1.0) for s, v in std.items() if share.get(s.granularity, 1.0) > 0}
+
+
 def _adapter_info(adapter: Path) -> dict[str, Any]:
     return json.loads((adapter / ADAPTER_JSON).read_text())
 
@@ -135,7 +162,9 @@ def load_scorer(
 ) -> Scorer:
     """Load a model to score with (see the module docstring for what ``model`` may name).
 
-    ``listen=False`` leaves the aligner out (the LMM's own scores, no times or omissions).
+    ``listen=False`` leaves the aligner out (the LMM's own scores, no times or omissions). The
+    shipped model's scores are blended with the aligner's evidence readout (`DEFAULT_LMM_SHARE`);
+    any other model's are its own, merged with what the aligner heard.
     """
     from lmm_apa.align.frontend import Listener
     from lmm_apa.models.backbone import load_backbone
@@ -173,4 +202,7 @@ def load_scorer(
             "write an answer; use --mode onepass"
         )
     lmm = load_backbone(base, adapter=adapter)
-    return Scorer(lmm, task=task, mode=mode, name=spec, listener=Listener() if listen else None)
+    share = DEFAULT_LMM_SHARE if spec == "default" and listen else None
+    return Scorer(
+        lmm, task=task, mode=mode, name=spec, listener=Listener() if listen else None, lmm_share=share
+    )
