@@ -50,6 +50,23 @@ def make_record(utt: Utterance, task: str, n_rejected: int = 1, seed: int = 0) -
     }
 
 
+def make_unsaid_record(example: Any, task: str, n_rejected: int = 1, seed: int = 0) -> dict[str, Any]:
+    """A training row from a `lmm_apa.tasks.unsaid.UnsaidExample`: the rule scores as chosen; first
+    among the rejected, the scores of a reading that ignored the mismatch, then simulated ones."""
+    record = make_record(example.utt, task, n_rejected, seed)
+    ignored = serialize(example.as_if_read, task)
+    simulated = record["rejected"] if isinstance(record["rejected"], list) else [record["rejected"]]
+    rejected = [ignored, *[r for r in simulated if r != ignored]][:n_rejected]
+    record.update(
+        audio=example.audio_path,
+        rejected=rejected[0] if n_rejected == 1 else rejected,
+        unsaid=example.kind,
+    )
+    if example.audio_end is not None:
+        record["audio_end"] = round(example.audio_end, 3)
+    return record
+
+
 def make_records(
     utts: Iterable[Utterance], tasks: Sequence[str], n_rejected: int = 1, seed: int = 0
 ) -> Iterator[dict[str, Any]]:
@@ -106,10 +123,13 @@ def build_dataset(
     limit: int | None = None,
     dev_fraction: float = 0.1,
     split_seed: int = 0,
+    unsaid_rate: float = 0.0,
 ) -> BuildSummary:
     """Load ``split``, keep the first ``limit`` utterances, write the JSONL training set.
 
-    ``seed`` seeds the rejected answers; ``dev_fraction``/``split_seed`` the dev split.
+    ``seed`` seeds the rejected answers and the unsaid copies; ``dev_fraction``/``split_seed`` the
+    dev split. ``unsaid_rate``: the share of utterances that also get a copy whose text was not
+    (all) spoken (`lmm_apa.tasks.unsaid`; cut copies are cut where the aligner ends a word).
     """
     if n_rejected < 1:
         raise DataError(f"--n-rejected must be at least 1, got {n_rejected}")
@@ -119,4 +139,14 @@ def build_dataset(
     utts = load_split(data_dir, split, dev_fraction=dev_fraction, seed=split_seed)
     if limit is not None:
         utts = utts[:limit]
-    return write_jsonl(make_records(utts, tasks, n_rejected, seed), out)
+    records = make_records(utts, tasks, n_rejected, seed)
+    if unsaid_rate > 0:
+        from itertools import chain
+
+        from lmm_apa.align.frontend import Listener
+        from lmm_apa.tasks.unsaid import aligned_word_ends, choose_unsaid
+
+        unsaid = choose_unsaid(utts, unsaid_rate, seed, aligned_word_ends(Listener()))
+        extra = (make_unsaid_record(e, t, n_rejected, seed) for e in unsaid for t in tasks)
+        records = chain(records, extra)
+    return write_jsonl(records, out)

@@ -53,6 +53,7 @@ class Source:
     prompt: str
     chosen: str
     rejected: list[str]
+    audio_end: float | None = None  # seconds: train on the recording cut here (lmm_apa.tasks.unsaid)
 
 
 def default_corpus_dir() -> Path:
@@ -74,9 +75,15 @@ def feature_dir(cfg: RunConfig) -> Path:
     return cache_dir() / "features" / slug
 
 
-def cached_features(lmm: Any, utt_id: str, audio: str, folder: Path) -> tuple[Path, int]:
-    """Encode ``audio`` once (frozen encoder) and keep it at ``folder/<utt_id>.pt``; (path, frames)."""
-    from lmm_apa.data.audio import load_audio
+def cached_features(
+    lmm: Any, utt_id: str, audio: str, folder: Path, audio_end: float | None = None
+) -> tuple[Path, int]:
+    """Encode ``audio`` once (frozen encoder) and keep it at ``folder/<utt_id>.pt``; (path, frames).
+
+    ``audio_end`` (seconds) cuts the recording first (an unsaid-text example, `lmm_apa.tasks.unsaid`,
+    whose utt_id differs from its source's, so the two never share a cache entry).
+    """
+    from lmm_apa.data.audio import SAMPLE_RATE, load_audio
 
     path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', utt_id)}.pt"
     if path.is_file():
@@ -84,8 +91,11 @@ def cached_features(lmm: Any, utt_id: str, audio: str, folder: Path) -> tuple[Pa
         # A different encoder width means a stale cache (e.g. another backbone under the same name).
         if cached.ndim == 2 and cached.shape[1] == lmm.d_audio:
             return path, int(cached.shape[0])
+    wave = load_audio(audio)
+    if audio_end is not None:
+        wave = wave[: max(1, int(audio_end * SAMPLE_RATE))]
     with torch.no_grad():
-        feats = lmm.encode_audio(load_audio(audio)).detach().cpu()
+        feats = lmm.encode_audio(wave).detach().cpu()
     folder.mkdir(parents=True, exist_ok=True)
     # Write under a name of this process, then rename: a killed run never leaves a half-written
     # entry, and two runs sharing the cache never write into the same file.
@@ -138,7 +148,7 @@ def jsonl_sources(path: str | Path, task: str, n_rejected: int, limit: int | Non
             rejected = row.get("rejected") or []
             rejected = [rejected] if isinstance(rejected, str) else list(rejected)
             uid, audio, prompt, chosen = str(row["utt_id"]), row["audio"], row["prompt"], row["chosen"]
-            out.append(Source(uid, audio, prompt, chosen, rejected[:n_rejected]))
+            out.append(Source(uid, audio, prompt, chosen, rejected[:n_rejected], row.get("audio_end")))
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             msg = f"{path}:{i}: not a training row ({e!r}); needs utt_id, audio, prompt, chosen"
             raise DataError(msg) from None
@@ -167,7 +177,7 @@ def build_examples(
     for s in sources:
         if need_rejected and not s.rejected:
             raise DataError(f"utterance {s.utt_id} has no rejected answer: SimPO needs one (or loss_type ce)")
-        feats_path, n_audio = cached_features(lmm, s.utt_id, s.audio, folder)
+        feats_path, n_audio = cached_features(lmm, s.utt_id, s.audio, folder, s.audio_end)
         prompt = lmm.prompt_ids(s.prompt, n_audio)
         room = d.max_length - len(prompt)
         if room < 1:

@@ -35,6 +35,14 @@ def build(
         0.1, "--dev-fraction", min=0.0, max=1.0, help="Fraction of train speakers held out as dev."
     ),
     split_seed: int = typer.Option(0, "--split-seed", help="Seed of the dev split."),
+    unsaid_rate: float = typer.Option(
+        0.0,
+        "--unsaid-rate",
+        min=0.0,
+        max=1.0,
+        help="Share of utterances that also get a copy whose text was not (all) spoken: another "
+        "sentence's text, a word swapped, or the recording cut short (lmm_apa.tasks.unsaid).",
+    ),
 ) -> None:
     """Write prompt / chosen (human scores) / rejected (perturbed scores) for each utterance."""
     from rich.console import Console
@@ -57,6 +65,7 @@ def build(
         limit=limit,
         dev_fraction=dev_fraction,
         split_seed=split_seed,
+        unsaid_rate=unsaid_rate,
     )
     table = Table(title=f"{out} ({split})")
     table.add_column("examples", justify="right")
