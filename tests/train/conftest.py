@@ -77,3 +77,8 @@ def slot_jsonl(tmp_path_factory, corpus_dir):
     path = tmp_path_factory.mktemp("slotdata") / "train.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return path
+
+
+@pytest.fixture(scope="session")
+def bear_audio(corpus_dir):
+    return corpus_dir / "WAVE" / "SPEAKER0001" / "000010011.flac"

@@ -45,7 +45,10 @@ def onepass_scores(
     task: str,
     filler: str = DEFAULT_FILLER,
     passes: int = 1,
+    evidence=None,
 ) -> SlotReadout:
+    """``evidence``: the aligner's per-slot evidence (n_slots, W) in slot order (`slot_evidence`), for
+    a model with an evidence projector; it is added at the positions whose logits read the slots."""
     prompt = lmm.prompt_ids(build_prompt(reference, task), len(feats))
     layout = token_layout(reference, task, lmm.tokenizer, filler=filler)
     answer = torch.tensor(layout.ids)
@@ -53,9 +56,13 @@ def onepass_scores(
     # The token at position p is predicted by the logits at p - 1.
     at = (len(prompt) + slot_at - 1).unsqueeze(0)
     symbols = torch.tensor(slot_token_ids(lmm.tokenizer))
+    extra = None
+    if evidence is not None:
+        vectors = torch.as_tensor(evidence, dtype=torch.float32).unsqueeze(0)
+        extra = (at, vectors, torch.ones(at.shape, dtype=torch.bool))
     for _ in range(passes):
         ids = torch.cat([torch.tensor(prompt), answer]).unsqueeze(0)
-        logits = lmm.logits_at(ids, torch.ones_like(ids), [feats], at)[0]
+        logits = lmm.logits_at(ids, torch.ones_like(ids), [feats], at, extra)[0]
         probs = logits[:, symbols].float().softmax(-1).cpu()
         answer[slot_at] = symbols[probs.argmax(-1)]
     units = torch.arange(probs.shape[1], dtype=torch.float32)

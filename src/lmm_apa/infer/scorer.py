@@ -104,7 +104,7 @@ class Scorer:
         if self.lmm is None:
             result = ScoreResult(heard.evidence)
         else:
-            result = self._lmm_scores(reference, wave, heard.frames if heard is not None else None)
+            result = self._lmm_scores(reference, wave, heard)
         if heard is not None and self.lmm_share is not None:
             from lmm_apa.infer.heard import blend_scores
 
@@ -116,13 +116,24 @@ class Scorer:
             result.utterance = with_alignment(result.utterance, heard.alignment, heard.evidence)
         return result
 
-    def _lmm_scores(self, reference: Utterance, wave: np.ndarray, frames: np.ndarray | None) -> ScoreResult:
-        feats = self.lmm.encode_audio(wave, frames=frames)
+    def _lmm_scores(self, reference: Utterance, wave: np.ndarray, heard: Any = None) -> ScoreResult:
+        feats = self.lmm.encode_audio(wave, frames=heard.frames if heard is not None else None)
+        evidence = None
+        if getattr(self.lmm, "evidence_width", None):
+            # a model trained on the aligner's evidence reads it at every slot
+            if heard is None:
+                raise ModelError(
+                    f"--model {self.name!r} reads the aligner's evidence: score with listening on"
+                )
+            from lmm_apa.align.slot_evidence import slot_evidence
+            from lmm_apa.tasks.answer import slots
+
+            evidence = slot_evidence(self.listener.readout, heard.alignment, slots(reference, self.task))
         if self.mode in ("onepass", "twopass"):
             from lmm_apa.infer.onepass import onepass_scores
 
             passes = 2 if self.mode == "twopass" else 1
-            readout = onepass_scores(self.lmm, feats, reference, self.task, passes=passes)
+            readout = onepass_scores(self.lmm, feats, reference, self.task, passes=passes, evidence=evidence)
             return ScoreResult(readout.utterance, std=readout.std)
         from lmm_apa.infer.generate import generated_scores
 

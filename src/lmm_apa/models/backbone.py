@@ -26,6 +26,7 @@ from lmm_apa.models.tiny import BACKBONE_JSON, CT2_ENCODER
 
 ADAPTER_JSON = "lmm_apa_adapter.json"
 PROJECTOR_FILE = "projector.safetensors"
+EVIDENCE_PROJECTOR_FILE = "evidence_projector.safetensors"
 _CHATML_SYSTEM = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
 
 
@@ -36,6 +37,7 @@ class AudioLMM:
         self.model = model  # Qwen2AudioForConditionalGeneration; a peft PeftModel once adapted
         self._hf = model  # the unwrapped model: peft injects LoRA in place, so this object stays valid
         self._peft = None  # the PeftModel once adapted; kept apart from .model, which a trainer may wrap
+        self.merged = False  # LoRA folded into the base weights (merge_lora): inference only from then on
         self.tokenizer = tokenizer
         self.audio_token_id: int = model.config.audio_token_id
         self.base = base  # how load_backbone found it ("default" or a folder); written into adapters
@@ -74,6 +76,33 @@ class AudioLMM:
     @property
     def d_audio(self) -> int:
         return self._hf.config.audio_config.d_model
+
+    @property
+    def evidence_projector(self):
+        """Maps the aligner's per-slot evidence into the LM's embeddings (None: the model reads none)."""
+        return getattr(self._hf.model, "evidence_projector", None)
+
+    @property
+    def evidence_width(self) -> int | None:
+        proj = self.evidence_projector
+        return None if proj is None else int(proj[0].in_features)
+
+    def add_evidence_projector(self, width: int) -> None:
+        """A fresh evidence projector (trainable). Its last layer starts at zero, so a model that gets
+        one starts out exactly as without it and learns how much of the evidence to use."""
+        import torch
+        from torch import nn
+
+        if self.evidence_projector is not None:
+            raise ModelError("this model already has an evidence projector")
+        d = self._hf.get_input_embeddings().embedding_dim
+        proj = nn.Sequential(nn.Linear(width, d), nn.GELU(), nn.Linear(d, d))
+        with torch.no_grad():
+            proj[2].weight.zero_()
+            proj[2].bias.zero_()
+        # A submodule of the HF model: it moves with .to(), and trainers see it among the parameters.
+        self._hf.model.evidence_projector = proj.to(self.device, self.dtype)
+        proj.requires_grad_(True)
 
     # ---- audio ------------------------------------------------------------------------------------
     @property
@@ -126,8 +155,12 @@ class AudioLMM:
         return self.tokenizer(answer, add_special_tokens=False)["input_ids"] + [self.end_of_turn_id]
 
     # ---- model ------------------------------------------------------------------------------------
-    def embed(self, input_ids, audio_feats: list):
-        """Token embeddings with each row's audio-token positions replaced by its projected audio features."""
+    def embed(self, input_ids, audio_feats: list, evidence=None):
+        """Token embeddings with each row's audio-token positions replaced by its projected audio features.
+
+        ``evidence``: (positions (B, K), vectors (B, K, W), mask (B, K)) from the aligner: each vector,
+        through the evidence projector, is added to the embedding at its position where mask is set.
+        """
         import torch
 
         input_ids = input_ids.to(self.device)
@@ -147,7 +180,20 @@ class AudioLMM:
         feats = torch.cat([f.to(self.device, self.dtype) for f in audio_feats])
         projected = self.projector(feats).to(embeds.dtype)
         # masked_scatter fills positions in row-major order, the order the features were concatenated in.
-        return embeds.masked_scatter(is_audio.unsqueeze(-1), projected)
+        embeds = embeds.masked_scatter(is_audio.unsqueeze(-1), projected)
+        if evidence is not None:
+            embeds = self._add_evidence(embeds, *evidence)
+        return embeds
+
+    def _add_evidence(self, embeds, positions, vectors, mask):
+        import torch
+
+        if self.evidence_projector is None:
+            raise ModelError("evidence given to a model without an evidence projector")
+        added = self.evidence_projector(vectors.to(self.device, self.dtype)).to(embeds.dtype)
+        added = added * mask.to(self.device).unsqueeze(-1).to(embeds.dtype)
+        index = positions.to(self.device).unsqueeze(-1).expand(-1, -1, embeds.shape[-1])
+        return embeds + torch.zeros_like(embeds).scatter_add(1, index, added)
 
     def forward(self, input_ids, attention_mask, audio_feats: list):
         """Logits (B, L, V) for token ids (B, L) whose audio tokens take the given features, one per row."""
@@ -157,7 +203,7 @@ class AudioLMM:
 
     __call__ = forward
 
-    def logits_at(self, input_ids, attention_mask, audio_feats: list, positions):
+    def logits_at(self, input_ids, attention_mask, audio_feats: list, positions, evidence=None):
         """Logits (B, K, V) at the given positions (B, K) only.
 
         The LM head over a 49k vocabulary is a sixth of this backbone's forward cost; one-pass
@@ -166,7 +212,7 @@ class AudioLMM:
         """
         import torch
 
-        embeds = self.embed(input_ids, audio_feats)
+        embeds = self.embed(input_ids, audio_feats, evidence)
         hidden = self._hf.model.language_model(
             inputs_embeds=embeds, attention_mask=attention_mask.to(self.device), use_cache=False
         ).last_hidden_state
@@ -196,10 +242,31 @@ class AudioLMM:
     # ---- adapters ---------------------------------------------------------------------------------
     def add_lora(self, settings: LoraSettings = LoraSettings()) -> None:
         """Fresh LoRA on the language model; trainable afterwards: projector + LoRA only."""
+        self._refuse_if_merged("add a LoRA adapter")
         if self._peft is not None:
             raise ModelError("this model already has a LoRA adapter")
         self.model = self._peft = add_lora(self._hf, settings)
         self.projector.requires_grad_(True)
+        if self.evidence_projector is not None:
+            self.evidence_projector.requires_grad_(True)
+
+    def merge_lora(self) -> None:
+        """Fold the LoRA weights into the base weights (W + scale * B @ A), once, for inference.
+
+        The language model then runs its plain linear layers: no adapter branch, no dropout, no
+        extra matmuls per layer (a third of the one-pass forward on the default backbone). peft
+        replaced its LoRA layers in place, so ``_hf`` is still the model and `logits_at` still
+        reaches its language model; the adapter can no longer be saved or trained.
+        """
+        if self._peft is None:
+            return
+        self._hf = self._peft.merge_and_unload()
+        self.model, self._peft, self.merged = self._hf, None, True
+        self._hf.eval().requires_grad_(False)
+
+    def _refuse_if_merged(self, what: str) -> None:
+        if self.merged:
+            raise ModelError(f"cannot {what}: this model's LoRA was merged into its weights (merge_lora)")
 
     def named_trainable_parameters(self) -> dict:
         return {n: p for n, p in self.model.named_parameters() if p.requires_grad}
@@ -218,6 +285,7 @@ class AudioLMM:
         """
         from safetensors.torch import save_file
 
+        self._refuse_if_merged("save the adapter")
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         if self._peft is not None:
@@ -225,6 +293,10 @@ class AudioLMM:
         state = {k: v.detach().cpu().contiguous() for k, v in self.projector.state_dict().items()}
         save_file(state, out / PROJECTOR_FILE)
         info = {"base": self.base, "lora": self._peft is not None, "projector": PROJECTOR_FILE}
+        if self.evidence_projector is not None:
+            ev = {k: v.detach().cpu().contiguous() for k, v in self.evidence_projector.state_dict().items()}
+            save_file(ev, out / EVIDENCE_PROJECTOR_FILE)
+            info["evidence_width"] = self.evidence_width
         if task is not None:
             info["task"] = task
         if answer_inputs is not None:
@@ -236,6 +308,7 @@ class AudioLMM:
         """Load an adapter written by `save_adapter` (trainable=True to keep training it)."""
         from safetensors.torch import load_file
 
+        self._refuse_if_merged("load an adapter")
         adapter_dir = Path(adapter_dir)
         if not (adapter_dir / ADAPTER_JSON).is_file():
             raise ModelError(f"{adapter_dir} is not an lmm-apa adapter (no {ADAPTER_JSON})")
@@ -249,6 +322,11 @@ class AudioLMM:
         state = load_file(adapter_dir / info.get("projector", PROJECTOR_FILE))
         self.projector.load_state_dict({k: v.to(self.device, self.dtype) for k, v in state.items()})
         self.projector.requires_grad_(trainable)
+        if info.get("evidence_width"):
+            self.add_evidence_projector(int(info["evidence_width"]))
+            ev = load_file(adapter_dir / EVIDENCE_PROJECTOR_FILE)
+            self.evidence_projector.load_state_dict({k: v.to(self.device, self.dtype) for k, v in ev.items()})
+            self.evidence_projector.requires_grad_(trainable)
 
 
 def _resolve(name_or_path: str | Path) -> Path:
@@ -274,12 +352,18 @@ def load_backbone(
     dtype=None,
     device=None,
     trainable: bool = False,
+    precision: str | None = None,
+    merge: bool = False,
 ) -> AudioLMM:
     """Load a backbone: "default" (assembled in the cache, built if missing) or a Qwen2-Audio folder.
 
     bf16 on CUDA, fp32 on CPU unless `dtype` says otherwise. All weights come frozen and in eval mode;
     `adapter` loads a saved adapter (trainable=True to continue training it), `AudioLMM.add_lora` adds a
     fresh one.
+
+    ``precision`` ("auto", "fp32", "bf16"; `lmm_apa.models.precision`) sets the dtype instead of
+    ``dtype``. ``merge`` (inference) folds the adapter's LoRA into the base weights once
+    (`AudioLMM.merge_lora`); on CPU the merge is done in fp32 and the result cast afterwards.
     """
     import torch
     from transformers import AutoTokenizer, Qwen2AudioForConditionalGeneration
@@ -287,8 +371,15 @@ def load_backbone(
     path = _resolve(name_or_path)
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    if precision is not None:
+        from lmm_apa.models.precision import resolve_precision
+
+        dtype = resolve_precision(precision, device).dtype
     if dtype is None:
         dtype = torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
+    target_dtype = dtype
+    if merge and adapter is not None and torch.device(device).type == "cpu":
+        dtype = torch.float32  # merge B @ A into W at full precision, round once
     try:
         # Straight onto the GPU: a 7B model in bf16 need not pass through CPU memory first.
         placement = {"device_map": {"": str(device)}} if torch.device(device).type == "cuda" else {}
@@ -314,4 +405,8 @@ def load_backbone(
     lmm = AudioLMM(model, tokenizer, encoder, base=base)
     if adapter is not None:
         lmm.load_adapter(adapter, trainable=trainable)
+    if merge:
+        lmm.merge_lora()
+    if target_dtype != dtype:
+        model.to(target_dtype)
     return lmm

@@ -32,6 +32,14 @@ class Batch:
     # labels are then (N, K), label row i reading input row label_source[i].
     positions: torch.Tensor | None = None
     label_source: torch.Tensor | None = None
+    # data.evidence: per input row and slot, the aligner's evidence (B, K, W) and which slots are real
+    evidence: torch.Tensor | None = None
+    evidence_mask: torch.Tensor | None = None
+
+    @property
+    def evidence_inputs(self):
+        """What `AudioLMM.logits_at(..., evidence=)` takes, or None."""
+        return None if self.evidence is None else (self.positions, self.evidence, self.evidence_mask)
 
     def to(self, device: torch.device | str) -> Batch:
         def move(t: torch.Tensor | None) -> torch.Tensor | None:
@@ -46,6 +54,8 @@ class Batch:
             self.rejected_owner.to(device),
             move(self.positions),
             move(self.label_source),
+            move(self.evidence),
+            move(self.evidence_mask),
         )
 
 
@@ -121,6 +131,14 @@ def collate_slots(
                 label_rows.append(label_row(r, e.slot_positions))
                 source.append(b)
                 owner.append(b)
+    evidence = mask = None
+    if examples[0].evidence_path is not None:
+        rows = [torch.load(e.evidence_path, map_location="cpu")[: len(e.slot_positions)] for e in examples]
+        evidence = torch.zeros((len(examples), k, rows[0].shape[1]))
+        mask = torch.zeros((len(examples), k), dtype=torch.bool)
+        for b, r in enumerate(rows):
+            evidence[b, : len(r)] = r
+            mask[b, : len(r)] = True
     return Batch(
         input_ids,
         attention_mask,
@@ -130,4 +148,6 @@ def collate_slots(
         torch.tensor(owner, dtype=torch.long),
         positions,
         torch.tensor(source, dtype=torch.long),
+        evidence,
+        mask,
     )

@@ -100,10 +100,26 @@ class DataConfig:
         "folder of cached frozen-encoder features; None: <cache_dir>/features/<backbone>",
         "the encoder is frozen, so its output is computed once per utterance",
     )
+    evidence: bool = _f(
+        False,
+        "feed the aligner's per-slot evidence (lmm_apa.align.slot_evidence) through an evidence "
+        "projector at each score slot; needs answer_inputs: filler and the corpus (not a JSONL)",
+        "off: the paper's inputs (audio tokens and text only)",
+    )
+    unsaid_rate: float = _f(
+        0.0,
+        "share of train utterances that also get a copy whose text was not (all) spoken "
+        "(lmm_apa.tasks.unsaid: another sentence's text, a word swapped, cut short)",
+        "off: the corpus as it is (its readers almost never skip a word)",
+    )
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ConfigError(f"data.task must be one of {TASKS}, got {self.task!r}")
+        if self.evidence and self.answer_inputs != "filler":
+            raise ConfigError("data.evidence needs data.answer_inputs: filler (it is read at the slots)")
+        if not 0.0 <= self.unsaid_rate <= 1.0:
+            raise ConfigError(f"data.unsaid_rate must be in [0, 1], got {self.unsaid_rate}")
         if self.answer_inputs not in ANSWER_INPUTS:
             raise ConfigError(
                 f"data.answer_inputs must be one of {ANSWER_INPUTS}, got {self.answer_inputs!r}"

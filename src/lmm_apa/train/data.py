@@ -33,6 +33,8 @@ class Example:
     # indices in it; the loss is taken there only, for the chosen and every rejected answer alike.
     input_answer_ids: list[int] | None = None
     slot_positions: list[int] | None = None
+    # data.evidence: the aligner's evidence per slot (slot order), a cached (n_slots, W) tensor
+    evidence_path: Path | None = None
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Source:
     chosen: str
     rejected: list[str]
     audio_end: float | None = None  # seconds: train on the recording cut here (lmm_apa.tasks.unsaid)
+    reference: Any = None  # the unlabelled Utterance of the text (corpus sources), for the aligner
 
 
 def default_corpus_dir() -> Path:
@@ -126,10 +129,27 @@ def corpus_sources(cfg: RunConfig) -> tuple[list[Source], list[Source]]:
     def source(u: Any) -> Source:
         # The same record `lmm-apa data build` writes, so both routes train on identical texts.
         row = make_record(u, d.task, d.n_rejected, d.rejected_seed)
-        rejected = [row["rejected"]] if isinstance(row["rejected"], str) else row["rejected"]
-        return Source(row["utt_id"], row["audio"], row["prompt"], row["chosen"], rejected)
+        return _source(row, u.unlabelled())
 
-    return [source(u) for u in train], [source(u) for u in dev]
+    train_sources = [source(u) for u in train]
+    if d.unsaid_rate > 0:
+        from lmm_apa.align.frontend import Listener
+        from lmm_apa.tasks.build import make_unsaid_record
+        from lmm_apa.tasks.unsaid import aligned_word_ends, choose_unsaid
+
+        unsaid = choose_unsaid(train, d.unsaid_rate, d.rejected_seed, aligned_word_ends(Listener()))
+        for e in unsaid:
+            train_sources.append(
+                _source(make_unsaid_record(e, d.task, d.n_rejected, d.rejected_seed), e.utt.unlabelled())
+            )
+    return train_sources, [source(u) for u in dev]
+
+
+def _source(row: dict[str, Any], reference: Any) -> Source:
+    rejected = [row["rejected"]] if isinstance(row["rejected"], str) else row["rejected"]
+    return Source(
+        row["utt_id"], row["audio"], row["prompt"], row["chosen"], rejected, row.get("audio_end"), reference
+    )
 
 
 def jsonl_sources(path: str | Path, task: str, n_rejected: int, limit: int | None = None) -> list[Source]:
@@ -157,6 +177,31 @@ def jsonl_sources(path: str | Path, task: str, n_rejected: int, limit: int | Non
     return out
 
 
+def cached_evidence(listener: Any, s: Source, task: str, folder: Path) -> Path:
+    """The aligner's per-slot evidence of one source, computed once and kept at ``folder/<utt_id>.pt``."""
+    from lmm_apa.align.slot_evidence import slot_evidence
+    from lmm_apa.data.audio import SAMPLE_RATE, load_audio
+    from lmm_apa.tasks.answer import slots
+
+    if s.reference is None:
+        raise DataError(
+            f"{s.utt_id}: data.evidence needs the corpus as the source (data.corpus_dir), not a JSONL"
+        )
+    path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', s.utt_id)}.pt"
+    if path.is_file():
+        return path
+    wave = load_audio(s.audio)
+    if s.audio_end is not None:
+        wave = wave[: max(1, int(s.audio_end * SAMPLE_RATE))]
+    heard = listener.hear(wave, s.reference)
+    ev = torch.as_tensor(slot_evidence(listener.readout, heard.alignment, slots(s.reference, task)))
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    torch.save(ev, tmp)
+    tmp.replace(path)
+    return path
+
+
 def build_examples(
     sources: list[Source], lmm: Any, cfg: RunConfig, progress: bool = False
 ) -> tuple[list[Example], BuildStats]:
@@ -169,6 +214,11 @@ def build_examples(
     d, stats, folder = cfg.data, BuildStats(), feature_dir(cfg)
     need_rejected = cfg.train.loss_type != "ce"
     examples = []
+    listener = None
+    if d.evidence:
+        from lmm_apa.align.frontend import Listener
+
+        listener = Listener()
     if progress:
         from rich.progress import track
 
@@ -192,6 +242,8 @@ def build_examples(
         example = Example(s.utt_id, feats_path, prompt, answers[0], answers[1:])
         if d.answer_inputs == "filler":
             example = with_filler(example, s, lmm.tokenizer)
+        if listener is not None:
+            example.evidence_path = cached_evidence(listener, s, d.task, folder / "evidence")
         examples.append(example)
     stats.kept = len(examples)
     return examples, stats

@@ -48,6 +48,12 @@ def build_model(cfg: RunConfig) -> Any:
     lmm = load_backbone(m.backbone, adapter=m.adapter_init, dtype=dtype, trainable=True)
     if m.adapter_init is None:
         lmm.add_lora(LoraSettings(rank=m.lora_rank, alpha=m.lora_alpha, dropout=m.lora_dropout))
+        if cfg.data.evidence:
+            from lmm_apa.align.head import DEFAULT_HEAD
+            from lmm_apa.align.readout import EvidenceReadout
+            from lmm_apa.align.slot_evidence import evidence_width
+
+            lmm.add_evidence_projector(evidence_width(EvidenceReadout.load(DEFAULT_HEAD)))
     return lmm
 
 
@@ -72,7 +78,9 @@ def forward_loss(lmm: Any, batch: Batch, cfg: RunConfig) -> tuple[torch.Tensor, 
     """
     t = cfg.train
     if batch.positions is not None:
-        logits = lmm.logits_at(batch.input_ids, batch.attention_mask, batch.audio_feats, batch.positions)
+        logits = lmm.logits_at(
+            batch.input_ids, batch.attention_mask, batch.audio_feats, batch.positions, batch.evidence_inputs
+        )
         logps, mask = slot_logps(logits[batch.label_source], batch.labels)
         return objective(
             logps, mask, batch.n_chosen, batch.rejected_owner,
