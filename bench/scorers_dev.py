@@ -9,6 +9,8 @@ same merged with what the aligner heard (`infer.heard.with_alignment`), the evid
 blends of the two at --weights (the LMM's share), and the shipped default's per-granularity blend
 (`DEFAULT_LMM_SHARE`). Then the listening checks on --n-listen of
 them: scored against another recording's text, and cut after half their length.
+For an LMM trained on train-minus-dev25 (configs/cpu_listen.yaml), score it on the larger split:
+`--model runs/listen1/final --split dev25 --out bench/results/scorers_dev25_listen`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="../shared/speechocean762")
     p.add_argument("--weights", default="0.25,0.5")
+    p.add_argument("--model", default="default", help="the LMM: default, or an adapter folder")
+    p.add_argument("--split", default="dev", help="dev, or dev25 for a model trained on train-minus-dev25")
     p.add_argument("--n-listen", type=int, default=60)
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--out", default="bench/results/scorers_dev")
@@ -46,8 +50,8 @@ def main() -> None:
 
     weights = [float(w) for w in args.weights.split(",")]
 
-    dev = load_split(args.data, "dev")
-    scorer = load_scorer("default")
+    dev = load_split(args.data, args.split)
+    scorer = load_scorer(args.model)
     listener = scorer.listener
     preds: dict[str, dict] = {"lmm": {}, "lmm + heard": {}, "evidence": {}}
     preds |= {f"blend {w:g} + heard": {} for w in weights} | {"default (shipped blend) + heard": {}}
@@ -111,7 +115,7 @@ def main() -> None:
     keys = [("sentence", a) for a in ("accuracy", "fluency", "prosodic", "total")]
     keys += [("word", a) for a in ("accuracy", "stress", "total")] + [("phone", "accuracy")]
     lines = [
-        f"dev: {len(dev)} utterances, {len({u.speaker for u in dev})} speakers; "
+        f"{args.split}: {len(dev)} utterances, {len({u.speaker for u in dev})} speakers; LMM {args.model}; "
         "PCC [95% speaker-bootstrap CI]",
         "",
         "| scorer | " + " | ".join(f"{g} {a}" for g, a in keys) + " |",
