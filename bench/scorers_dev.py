@@ -43,6 +43,7 @@ def main() -> None:
     p.add_argument("--model", default="default", help="the LMM: default, or an adapter folder")
     p.add_argument("--split", default="dev", help="dev, or dev25 for a model trained on train-minus-dev25")
     p.add_argument("--n-listen", type=int, default=60)
+    p.add_argument("--limit", type=int, default=None, help="a speaker-spread sample of N utterances")
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--out", default="bench/results/scorers_dev")
     args = p.parse_args()
@@ -51,6 +52,10 @@ def main() -> None:
     weights = [float(w) for w in args.weights.split(",")]
 
     dev = load_split(args.data, args.split)
+    if args.limit:
+        from lmm_apa.eval.report import spread_sample
+
+        dev = spread_sample(dev, args.limit)
     scorer = load_scorer(args.model)
     listener = scorer.listener
     preds: dict[str, dict] = {"lmm": {}, "lmm + heard": {}, "evidence": {}}
