@@ -132,7 +132,7 @@ def collate_slots(
                 source.append(b)
                 owner.append(b)
     evidence = mask = None
-    if examples[0].evidence_path is not None:
+    if getattr(examples[0], "evidence_path", None) is not None:
         rows = [torch.load(e.evidence_path, map_location="cpu")[: len(e.slot_positions)] for e in examples]
         evidence = torch.zeros((len(examples), k, rows[0].shape[1]))
         mask = torch.zeros((len(examples), k), dtype=torch.bool)
