@@ -41,6 +41,7 @@ def main() -> int:
         "--scorer", help="Scorer factory for the in-process app: FILE.py:NAME or module:NAME."
     )
     p.add_argument("--mode", default="onepass", help="Scoring mode with --model.")
+    p.add_argument("--precision", default="auto", help="auto | fp32 | bf16 with --model, as `lmm-apa serve`.")
     p.add_argument("--requests", type=int, default=50, help="Requests to send, all at once.")
     p.add_argument("--max-queue", type=int, default=8, help="Queue size of the in-process app.")
     p.add_argument("--audio", type=Path, default=DEFAULT_AUDIO, help="Recording to send.")
@@ -75,7 +76,7 @@ def _server(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
         from lmm_apa.infer.scorer import load_scorer
 
         def factory():
-            return load_scorer(args.model, mode=args.mode)
+            return load_scorer(args.model, mode=args.mode, precision=args.precision)
 
         name = f"{args.model} ({args.mode})"
     app = create_app(factory, model_name=name, limits=Limits(max_queue=args.max_queue))

@@ -56,3 +56,35 @@ def test_evaluate_predictions_table_and_json(tmp_path):
     assert "missing predictions: 2 utterances, 2 words, 2 phones" in text
     assert "parse failures: 3" in text
     assert text.count("sentence") == 5 and text.count("word ") >= 3
+
+
+def test_predictions_outside_the_scale_are_counted_and_used_unclipped():
+    """Phone 2.05 (x3) and -0.1 against labels of 2, word accuracy 10.5 (x2): counted per
+    granularity/aspect, and the metrics use them as they are (phone RMSE by hand:
+    sqrt((3 * 0.05^2 + 2.1^2) / 20))."""
+    from lmm_apa.data.records import any_finite_scores
+
+    labels = _utts()
+    preds = {}
+    with any_finite_scores():
+        for k, u in enumerate(labels):
+            w = u.words[0]
+            phone = 2.05 if k < 3 else (-0.1 if k == 3 else 2.0)
+            acc = 10.5 if k in (4, 5) else w.accuracy
+            word = Word(text="HI", accuracy=acc, phones=[Phone(symbol="HH", accuracy=phone)])
+            preds[u.utt_id] = u.model_copy(update={"words": [word]})
+    m = evaluate_predictions(labels, preds, n_boot=0)
+    assert m["phone"]["accuracy"]["outside_scale"] == {"below": 1, "above": 3}
+    assert m["word"]["accuracy"]["outside_scale"] == {"below": 0, "above": 2}
+    assert m["sentence"]["accuracy"]["outside_scale"] == {"below": 0, "above": 0}
+    # Not clipped: the phone errors are 0.05 (x3) and 2.1.
+    assert m["phone"]["accuracy"]["rmse"] == pytest.approx(np.sqrt((3 * 0.05**2 + 2.1**2) / 20))
+    word_err = [10.5 - u.words[0].accuracy for u in labels[4:6]]
+    assert m["word"]["accuracy"]["rmse"] == pytest.approx(np.sqrt(sum(e * e for e in word_err) / 20))
+
+    buf = io.StringIO()
+    print_metrics_table(m, console=Console(file=buf, width=200))
+    text = buf.getvalue()
+    assert "predictions outside the scale (used as they are, not clipped):" in text
+    assert "word accuracy 2 of 20 above 10" in text
+    assert "phone accuracy 1 of 20 below 0; phone accuracy 3 of 20 above 2" in text

@@ -59,7 +59,8 @@ def test_batch_reports_each_failure_and_finishes_the_rest(tiny_adapter, bear, tm
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["score"], "nothing to score"), (["score", "x.wav"], "--text is required")],
+    # Without --text a recording is transcribed (unscripted speech); an empty one is a mistake.
+    [(["score"], "nothing to score"), (["score", "x.wav", "--text", " "], "--text is empty")],
 )
 def test_usage_errors_are_messages_not_tracebacks(args, message):
     done = run_cli(*args)

@@ -113,24 +113,24 @@ def test_twopass_reads_the_slots_again_with_the_first_pass_symbols_filled_in(one
         answer[pos] = symbols[k]
     prompt = lmm.prompt_ids(build_prompt(ref, "multi"), len(feats))
     ids = torch.tensor([prompt + answer])
-    with torch.no_grad():
-        logits = lmm.forward(ids, torch.ones_like(ids), [feats])[0]
     at = [len(prompt) + p - 1 for p in layout.slot_positions]
-    expected = logits[at][:, symbols].softmax(-1)
+    with torch.no_grad():  # the scorer's own path (and precision), at the slots
+        logits = lmm.logits_at(ids, torch.ones_like(ids), [feats], torch.tensor([at]))[0]
+    expected = logits[:, symbols].float().softmax(-1)
     assert torch.allclose(second.probs, expected, atol=1e-5)
     # The first slot conditions on no earlier slot, so the second pass cannot change it.
     assert torch.allclose(second.probs[0], first.probs[0], atol=1e-6)
 
 
 def test_an_adapter_remembers_its_task_and_the_scorer_uses_it(tiny_adapter, tmp_path):
-    scorer = load_scorer(tiny_adapter)
+    scorer = load_scorer(tiny_adapter, merge=False)  # a merged LoRA cannot be saved as an adapter
     word_adapter = scorer.lmm.save_adapter(tmp_path / "word", task="word")
     assert load_scorer(word_adapter).task == "word"
     assert scorer.task == "multi"  # an adapter without a recorded task is multi-granularity
 
 
 def test_a_slots_only_adapter_refuses_free_running_generation(tiny_adapter, tmp_path):
-    scorer = load_scorer(tiny_adapter)
+    scorer = load_scorer(tiny_adapter, merge=False)
     slots_only = scorer.lmm.save_adapter(tmp_path / "filler", task="multi", answer_inputs="filler")
     with pytest.raises(ModelError, match="--mode onepass"):
         load_scorer(slots_only, mode="generate")

@@ -105,3 +105,49 @@ def test_user_errors_exit_2_with_a_message(corpus_dir, monkeypatch, capsys, extr
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_other_systems_unclipped_predictions_are_evaluated_as_they_are(corpus_dir, train_sample, tmp_path):
+    """A regression's raw output (phone 2.05, word -0.4) is read and counted, not refused or clipped;
+    and the table, written to a non-terminal (CliRunner), is whole: nothing cut at 80 columns."""
+    lines = [u.to_corpus_dict() for u in _noisy(train_sample)]
+    lines[0]["words"][0]["phones-accuracy"][0] = 2.05
+    lines[1]["words"][0]["phones-accuracy"][0] = 2.4
+    lines[1]["words"][0]["accuracy"] = -0.4
+    for d in lines:  # cells that make the table wider than 80 columns (rich cut it to "senten…")
+        d.pop("prosodic")  # not predicted: "— no predictions"
+        d["fluency"] = 5.0  # "— predictions are constant"
+        for w in d["words"]:
+            w["total"] = 10 - w["total"]  # "-0.853 [-0.90,-0.70]"
+    pfile = tmp_path / "p.jsonl"
+    pfile.write_text("".join(json.dumps(d) + "\n" for d in lines))
+    args = ["evaluate", "--data", str(corpus_dir), "--split", "train", "--limit", str(LIMIT)]
+    args += ["--predictions", str(pfile), "--metrics-out", str(tmp_path / "m.json"), "--n-boot", "50"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    m = json.loads((tmp_path / "m.json").read_text())
+    assert m["phone"]["accuracy"]["outside_scale"] == {"below": 0, "above": 2}
+    assert m["word"]["accuracy"]["outside_scale"] == {"below": 1, "above": 0}
+    assert m["sentence"]["total"]["outside_scale"] == {"below": 0, "above": 0}
+    n_phones, n_words = m["phone"]["accuracy"]["n"], m["word"]["accuracy"]["n"]
+    out = result.output
+    assert "predictions outside the scale (used as they are, not clipped):" in out
+    assert f"word accuracy 1 of {n_words} below 0; phone accuracy 2 of {n_phones} above 2" in out  # one line
+    table = [line for line in out.splitlines() if line.strip().startswith(("sentence", "word", "phone"))]
+    assert len(table) == 9 and max(map(len, table)) > 80 and "…" not in out
+    assert "— predictions are constant" in out and "completeness" in out and " -0." in out
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [("NaN", "total nan is not a finite number"), ('"8"', 'total "8" is not a number')]
+)
+def test_not_numbers_are_refused(corpus_dir, tmp_path, monkeypatch, capsys, value, message):
+    pfile = tmp_path / "p.jsonl"
+    pfile.write_text('{"utt_id": "000010011", "text": "WE CALL IT BEAR", "total": ' + value + "}\n")
+    argv = ["lmm-apa", "evaluate", "--data", str(corpus_dir), "--split", "train", "--predictions", str(pfile)]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"p.jsonl:1: utterance 000010011: {message}" in err and "Traceback" not in err

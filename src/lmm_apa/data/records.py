@@ -14,7 +14,11 @@ written only when set, so labelled corpus data round-trips unchanged.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -50,11 +54,32 @@ ERROR_TYPES: tuple[str, ...] = get_args(ErrorType)
 _HEARD_PHONE = re.compile(r"[A-Z]{1,3}")
 
 
+# Set inside `any_finite_scores()`: scores outside their scale are accepted (another system's
+# predictions, e.g. a regression's unclipped 2.05), for the evaluator to count, not to refuse.
+_ANY_FINITE: ContextVar[bool] = ContextVar("lmm_apa_any_finite_scores", default=False)
+
+
+@contextmanager
+def any_finite_scores() -> Iterator[None]:
+    """Within it, records accept any finite score, in or outside its scale (never clipped).
+
+    Labels and this package's own scores stay checked against `SCALES`; predictions read for
+    evaluation (`lmm_apa.eval.predictions.read_predictions`) are read inside it.
+    """
+    token = _ANY_FINITE.set(True)
+    try:
+        yield
+    finally:
+        _ANY_FINITE.reset(token)
+
+
 def _check_range(value: float | None, granularity: str, aspect: str) -> float | None:
     if value is None:
         return None
+    if not math.isfinite(value):
+        raise ValueError(f"{granularity} {aspect} score {value} is not a finite number")
     lo, hi = SCALES[(granularity, aspect)]
-    if not lo <= value <= hi:
+    if not lo <= value <= hi and not _ANY_FINITE.get():
         raise ValueError(f"{granularity} {aspect} score {value} is outside [{lo:g}, {hi:g}]")
     return float(value)
 

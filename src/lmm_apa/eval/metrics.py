@@ -11,6 +11,10 @@ Pairing rule (how a prediction meets its label):
 - a field (e.g. word stress) that the prediction leaves out, or that the label lacks, is skipped
   for that item: a missing prediction counts under ``missing.fields``.
 
+Predictions are used as they are, never clipped: each granularity/aspect also reports
+``outside_scale``, how many of its paired predictions lay below or above the corpus scale
+(`lmm_apa.data.records.SCALES`), e.g. a phone accuracy of 2.05.
+
 Resampling for intervals is by speaker (cluster bootstrap): a score's error is correlated within a
 speaker (same voice, same proficiency), so resampling items would make the intervals too narrow.
 Utterances without a speaker are their own cluster.
@@ -25,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from lmm_apa.data.records import ASPECTS, Utterance
+from lmm_apa.data.records import ASPECTS, SCALES, Utterance
 
 MIN_PAIRS = 3
 
@@ -251,6 +255,12 @@ def aspect_metrics(pairs: Pairs, n_boot: int = 1000, seed: int = 0) -> dict[str,
     return out
 
 
+def outside_scale(preds: Sequence[float], lo: float, hi: float) -> dict[str, int]:
+    """How many predictions lay below ``lo`` and above ``hi`` (counted, not clipped)."""
+    p = np.asarray(preds, dtype=float)
+    return {"below": int(np.sum(p < lo)), "above": int(np.sum(p > hi))}
+
+
 def compute_metrics(
     labels: Sequence[Utterance], preds: Mapping[str, Utterance], n_boot: int = 1000, seed: int = 0
 ) -> dict[str, Any]:
@@ -259,6 +269,7 @@ def compute_metrics(
     out: dict[str, Any] = {g: {} for g in ASPECTS}
     for (granularity, aspect), pair in pairs.items():
         out[granularity][aspect] = aspect_metrics(pair, n_boot=n_boot, seed=seed)
+        out[granularity][aspect]["outside_scale"] = outside_scale(pair.preds, *SCALES[(granularity, aspect)])
     out["n_utterances"] = len(labels)
     out["n_predicted_utterances"] = len(labels) - bookkeeping["missing"]["utterances"]
     out.update(bookkeeping)

@@ -64,6 +64,8 @@ def blend_scores(lmm: Utterance, evidence: Utterance, share: float | dict[str, f
 
     def mix(granularity: str, a: float | None, b: float | None) -> float | None:
         w = shares.get(granularity, 1.0)
+        if w == 0.0:  # the evidence's alone (the scorer need not even read the LMM's: a is None)
+            return b
         return a if a is None or b is None else w * a + (1.0 - w) * b
 
     words = []

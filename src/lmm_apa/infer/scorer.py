@@ -12,6 +12,7 @@ heard phones, insertions).
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,13 @@ import numpy as np
 
 from lmm_apa.data.audio import load_audio
 from lmm_apa.data.records import Utterance
-from lmm_apa.errors import ModelError
+from lmm_apa.errors import LmmApaError, ModelError
 from lmm_apa.tasks.answer import TASKS, Slot
 
 MODES = ("onepass", "twopass", "generate")
+# Recordings per one-pass forward in `Scorer.assess_batch`: on 2 CPU cores, bf16, 40 dev recordings,
+# 8 a pass scored 2.23 recordings/s, 4 2.02, 1 1.88 (`bench/speed.py`; more on a GPU).
+DEFAULT_BATCH_SIZE = 8
 # The shipped LMM's share of its scores when blended with the aligner's evidence readout, per
 # granularity. Measured on dev (bench/scorers_dev.py, bench/results/scorers_dev.md), where neither
 # was trained: the evidence alone beats the LMM at the word and phone levels by 0.3 PCC, and a
@@ -76,7 +80,10 @@ class Scorer:
     ``lmm=None`` scores from the aligner's evidence alone; ``listener=None`` skips the aligner (the
     LMM's scores as they are, without times or omissions). ``lmm_share`` blends the LMM's scores with
     the evidence readout's (`lmm_apa.infer.heard.blend_scores`); None keeps the LMM's own.
+    ``batch_size``: recordings per one-pass forward in `assess_batch`.
     """
+
+    batch_size: int = DEFAULT_BATCH_SIZE
 
     def __init__(
         self,
@@ -105,6 +112,80 @@ class Scorer:
             result = ScoreResult(heard.evidence)
         else:
             result = self._lmm_scores(reference, wave, heard)
+        return self._finish(result, heard)
+
+    def assess_batch(
+        self, references: Sequence[Utterance], waves: Sequence[np.ndarray]
+    ) -> list[ScoreResult | LmmApaError]:
+        """`assess` for many recordings at once: each is heard alone (the Whisper encoder has no
+        attention mask, so padding would change its frames; it and the aligner take ~0.1-0.2 s a
+        recording), then the LMM's one-pass forward runs for up to ``batch_size`` of them together
+        (length-sorted, padded). An item that cannot be scored (bad audio, a model error on it
+        alone) gets its error in its place; the others are scored as `assess` would score them.
+        """
+        n = len(references)
+        if len(waves) != n:
+            raise ValueError(f"{n} references but {len(waves)} waves")
+        out: list[Any] = [None] * n
+        heard: list[Any] = [None] * n
+        inputs: list[Any] = [None] * n
+        batched = self.lmm is not None and self.mode in ("onepass", "twopass")
+        for i, (ref, wave) in enumerate(zip(references, waves, strict=True)):
+            try:
+                heard[i] = self.listener.hear(wave, ref) if self.listener is not None else None
+                if batched:
+                    inputs[i] = self._lmm_inputs(ref, wave, heard[i])
+            except LmmApaError as e:
+                out[i] = e
+        todo = [i for i in range(n) if out[i] is None]
+        results: dict[int, ScoreResult] = {}
+        if batched and todo:
+            results = self._onepass_batch(todo, references, inputs)
+        for i in todo:
+            try:
+                if i not in results:  # evidence only, generation, or a batch that failed as a whole
+                    if self.lmm is None:
+                        results[i] = ScoreResult(heard[i].evidence)
+                    else:
+                        results[i] = self._lmm_scores(references[i], waves[i], heard[i])
+                out[i] = self._finish(results[i], heard[i])
+            except LmmApaError as e:
+                out[i] = e
+        return out
+
+    def _onepass_batch(self, todo: list[int], references, inputs) -> dict[int, ScoreResult]:
+        """One-pass readouts of the items ``todo``, batched; {} when the batch fails (then each
+        item is retried alone, so that only the item at fault reports the error)."""
+        try:
+            readouts = self._readouts(
+                [inputs[i][0] for i in todo], [references[i] for i in todo], [inputs[i][1] for i in todo]
+            )
+        except LmmApaError:
+            return {}
+        return {i: ScoreResult(r.utterance, std=r.std) for i, r in zip(todo, readouts, strict=True)}
+
+    def _readouts(self, feats: list, references: list[Utterance], evidence: list) -> list:
+        """One-pass (or two-pass) slot readouts, ``batch_size`` recordings a forward pass, of the
+        slots whose scores are used: a granularity the blend gives the LMM no share of is not read
+        (and the forward pass stops at the last slot that is)."""
+        from lmm_apa.infer.onepass import onepass_scores_batch
+
+        read = None
+        if self.lmm_share is not None:
+            read = {g for g in ("sentence", "word", "phone") if self.lmm_share.get(g, 1.0) > 0}
+        return onepass_scores_batch(
+            self.lmm,
+            feats,
+            references,
+            self.task,
+            passes=2 if self.mode == "twopass" else 1,
+            evidence=None if all(e is None for e in evidence) else evidence,
+            batch_size=self.batch_size,
+            granularities=read,
+        )
+
+    def _finish(self, result: ScoreResult, heard: Any) -> ScoreResult:
+        """What the aligner heard, put into the model's scores (blend, omissions, times)."""
         if heard is not None and self.lmm_share is not None:
             from lmm_apa.infer.heard import blend_scores
 
@@ -117,6 +198,17 @@ class Scorer:
         return result
 
     def _lmm_scores(self, reference: Utterance, wave: np.ndarray, heard: Any = None) -> ScoreResult:
+        feats, evidence = self._lmm_inputs(reference, wave, heard)
+        if self.mode in ("onepass", "twopass"):
+            readout = self._readouts([feats], [reference], [evidence])[0]
+            return ScoreResult(readout.utterance, std=readout.std)
+        from lmm_apa.infer.generate import generated_scores
+
+        parsed = generated_scores(self.lmm, feats, reference, self.task)
+        return ScoreResult(parsed.utterance, problems=list(parsed.problems))
+
+    def _lmm_inputs(self, reference: Utterance, wave: np.ndarray, heard: Any = None) -> tuple[Any, Any]:
+        """(audio features, per-slot evidence or None): what the LMM reads for one recording."""
         feats = self.lmm.encode_audio(wave, frames=heard.frames if heard is not None else None)
         evidence = None
         if getattr(self.lmm, "evidence_width", None):
@@ -129,16 +221,7 @@ class Scorer:
             from lmm_apa.tasks.answer import slots
 
             evidence = slot_evidence(self.listener.readout, heard.alignment, slots(reference, self.task))
-        if self.mode in ("onepass", "twopass"):
-            from lmm_apa.infer.onepass import onepass_scores
-
-            passes = 2 if self.mode == "twopass" else 1
-            readout = onepass_scores(self.lmm, feats, reference, self.task, passes=passes, evidence=evidence)
-            return ScoreResult(readout.utterance, std=readout.std)
-        from lmm_apa.infer.generate import generated_scores
-
-        parsed = generated_scores(self.lmm, feats, reference, self.task)
-        return ScoreResult(parsed.utterance, problems=list(parsed.problems))
+        return feats, evidence
 
     def assess_text(self, audio: Any, text: str, utt_id: str = "input") -> ScoreResult:
         """Scores for a recording (path, bytes or 16 kHz array) of ``text``."""
@@ -147,6 +230,28 @@ class Scorer:
         reference = reference_utterance(text, utt_id)
         wave = audio if isinstance(audio, np.ndarray) else load_audio(audio)
         return self.assess(reference, wave)
+
+    def assess_texts(self, items: Sequence[tuple[Any, str, str]]) -> list[ScoreResult | LmmApaError]:
+        """`assess_text` for many (audio, text, utt_id) items at once (see `assess_batch`); an item
+        whose audio or text cannot be read gets its error in its place."""
+        from lmm_apa.infer.reference import reference_utterance
+
+        out: list[Any] = [None] * len(items)
+        ready: list[int] = []
+        refs, waves = [], []
+        for i, (audio, text, utt_id) in enumerate(items):
+            try:
+                ref = reference_utterance(text, utt_id)
+                wave = audio if isinstance(audio, np.ndarray) else load_audio(audio)
+            except LmmApaError as e:
+                out[i] = e
+                continue
+            refs.append(ref)
+            waves.append(wave)
+            ready.append(i)
+        for i, result in zip(ready, self.assess_batch(refs, waves), strict=True):
+            out[i] = result
+        return out
 
     def score(self, wave: Any, text: str, utt_id: str = "input") -> Utterance:
         """The scored Utterance of a recording of ``text`` (see ``assess_text`` for the extras)."""
@@ -170,8 +275,16 @@ def load_scorer(
     task: str | None = None,
     adapter: str | Path | None = None,
     listen: bool = True,
+    precision: str | None = None,
+    merge: bool = True,
+    batch_size: int | None = None,
 ) -> Scorer:
     """Load a model to score with (see the module docstring for what ``model`` may name).
+
+    ``precision``: auto | fp32 | bf16 (`lmm_apa.models.precision`; the CLI's default is auto), or
+    None: `load_backbone`'s default (bf16 on CUDA, fp32 on CPU). ``merge``: fold the LoRA into
+    the base weights at load (the same scores, no adapter branch per layer). ``batch_size``:
+    recordings per one-pass forward in `Scorer.assess_batch` (None: `DEFAULT_BATCH_SIZE`).
 
     ``listen=False`` leaves the aligner out (the LMM's own scores, no times or omissions). The
     shipped model's scores are blended with the aligner's evidence readout (`DEFAULT_LMM_SHARE`);
@@ -212,8 +325,10 @@ def load_scorer(
             f"--model {spec!r} was trained on the score slots only (answer_inputs: filler) and cannot "
             "write an answer; use --mode onepass"
         )
-    lmm = load_backbone(base, adapter=adapter)
+    lmm = load_backbone(base, adapter=adapter, precision=precision, merge=merge)
     share = DEFAULT_LMM_SHARE if spec == "default" and listen else None
-    return Scorer(
+    scorer = Scorer(
         lmm, task=task, mode=mode, name=spec, listener=Listener() if listen else None, lmm_share=share
     )
+    scorer.batch_size = batch_size or DEFAULT_BATCH_SIZE
+    return scorer

@@ -33,6 +33,8 @@ _CHATML_SYSTEM = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
 class AudioLMM:
     """A Qwen2-Audio-style model with its tokenizer and frozen audio encoder. See the module docstring."""
 
+    precision = None  # the `lmm_apa.models.precision.Precision` it was loaded with, if any
+
     def __init__(self, model, tokenizer, audio_encoder, base: str):
         self.model = model  # Qwen2AudioForConditionalGeneration; a peft PeftModel once adapted
         self._hf = model  # the unwrapped model: peft injects LoRA in place, so this object stays valid
@@ -371,10 +373,12 @@ def load_backbone(
     path = _resolve(name_or_path)
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    chosen = None
     if precision is not None:
         from lmm_apa.models.precision import resolve_precision
 
-        dtype = resolve_precision(precision, device).dtype
+        chosen = resolve_precision(precision, device)
+        dtype = chosen.dtype
     if dtype is None:
         dtype = torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
     target_dtype = dtype
@@ -403,6 +407,7 @@ def load_backbone(
         encoder = TorchAudioEncoder(model.model.audio_tower, WhisperFeatureExtractor.from_pretrained(path))
     base = "default" if str(name_or_path) == "default" else str(path.resolve())
     lmm = AudioLMM(model, tokenizer, encoder, base=base)
+    lmm.precision = chosen  # what --precision resolved to (None: dtype given directly)
     if adapter is not None:
         lmm.load_adapter(adapter, trainable=trainable)
     if merge:

@@ -161,8 +161,15 @@ class TrainConfig:
     seed: int = _f(0, "seed of data order, LoRA init and dropout", "reproducible runs")
     output_dir: str = _f("runs/default", "where checkpoints, logs and the final adapter go", "")
     tensorboard: bool = _f(True, "also log to TensorBoard when it is installed", "")
+    precision: str = _f(
+        "auto",
+        "auto | fp32 | bf16: bf16 autocast of the forward and backward (fp32 master weights, loss in fp32)",
+        "auto: bf16 where the hardware multiplies bf16 natively (CUDA; a CPU with AMX or AVX512-BF16)",
+    )
 
     def __post_init__(self) -> None:
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"train.precision must be auto, fp32 or bf16, got {self.precision!r}")
         if self.loss_type not in ("simpo", "ce"):
             raise ConfigError(f"train.loss_type must be 'simpo' or 'ce', got {self.loss_type!r}")
         if self.beta <= 0:

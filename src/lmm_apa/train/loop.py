@@ -9,6 +9,7 @@ same micro-batches an uninterrupted one would.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import time
@@ -98,8 +99,27 @@ def mean_metrics(records: list[dict[str, float]]) -> dict[str, float]:
     return {k: sum(r[k] for r in records) / len(records) for k in keys}
 
 
+def autocast(precision: str, device: torch.device):
+    """bf16 autocast of the matmuls for ``precision`` "bf16" (a no-op for "fp32"): the trainable
+    weights stay fp32 (the optimizer updates those), the losses upcast their logits
+    (`losses.slot_logps`)."""
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def frozen_to_bf16(lmm: Any) -> None:
+    """Store the language model's frozen matrices (its linear layers' base weights, embeddings, LM
+    head) in bf16: under autocast every op would otherwise cast them again, at every micro-batch.
+    LoRA, the projector and the norms stay fp32."""
+    for module in [*lmm._hf.model.language_model.modules(), lmm._hf.lm_head]:
+        for p in module.parameters(recurse=False):
+            if not p.requires_grad and p.dim() == 2:
+                p.data = p.data.to(torch.bfloat16)
+
+
 @torch.no_grad()
-def evaluate(lmm: Any, dev: list[Example], cfg: RunConfig, device: torch.device) -> dict[str, float]:
+def evaluate(
+    lmm: Any, dev: list[Example], cfg: RunConfig, device: torch.device, precision: str = "fp32"
+) -> dict[str, float]:
     """Mean dev metrics, ``eval_``-prefixed as TRL names them (dropout off)."""
     if not dev:
         return {}
@@ -107,7 +127,8 @@ def evaluate(lmm: Any, dev: list[Example], cfg: RunConfig, device: torch.device)
     records = []
     for e in dev:
         batch = make_batch([e], lmm, cfg.train.loss_type != "ce").to(device)
-        records.append(forward_loss(lmm, batch, cfg)[1])
+        with autocast(precision, device):
+            records.append(forward_loss(lmm, batch, cfg)[1])
     lmm.model.train()
     return {f"eval_{k}": v for k, v in mean_metrics(records).items()}
 
@@ -133,8 +154,15 @@ def train(
     t = cfg.train
     out = Path(t.output_dir)
     accelerator = Accelerator()
+    from lmm_apa.models.precision import resolve_precision
+
+    chosen = resolve_precision(t.precision, accelerator.device)
+    accelerator.print(f"precision: {chosen}")
+    precision = chosen.name
     set_seed(t.seed)  # before the LoRA init, so the same seed gives the same initial adapter
     lmm = lmm if lmm is not None else build_model(cfg)
+    if precision == "bf16":
+        frozen_to_bf16(lmm)
     lmm.model.to(accelerator.device)
     with accelerator.main_process_first():  # one process fills the feature cache, the others read it
         train_set, dev_set, stats = build_datasets(cfg, lmm, progress and accelerator.is_main_process)
@@ -169,8 +197,9 @@ def train(
     # calls lmm.model, so the wrapper goes there. Saving uses the unwrapped model (see `unwrapped`).
     peft_model = lmm.model
     lmm.model = model = accelerator.prepare_model(peft_model)
-    if accelerator.is_main_process:
-        cfg.save(out / "config.yaml")
+    if accelerator.is_main_process:  # the precision as resolved: what ran
+        resolved = dataclasses.replace(cfg, train=dataclasses.replace(t, precision=precision))
+        resolved.save(out / "config.yaml")
     logger = MetricLogger(out, tensorboard=t.tensorboard, enabled=accelerator.is_main_process)
 
     def checkpoint() -> None:
@@ -195,7 +224,7 @@ def train(
 
         # 2. maybe evaluate on dev, and checkpoint (not right after a resume: that was done before)
         if step != start_step and t.eval_every and step % t.eval_every == 0:
-            eval_metrics = evaluate(lmm, dev_set, cfg, accelerator.device)
+            eval_metrics = evaluate(lmm, dev_set, cfg, accelerator.device, precision)
             logger.log(eval_metrics, step)
         if step != start_step and step % t.save_every == 0:
             checkpoint()
@@ -211,7 +240,9 @@ def train(
             batch = make_batch([train_set[i] for i in ids], lmm, with_rejected).to(accelerator.device)
             sync = k == t.grad_accum - 1
             with accelerator.no_sync(model) if not sync else nullcontext():
-                loss, m = forward_loss(lmm, batch, cfg)
+                with autocast(precision, accelerator.device):
+                    loss, m = forward_loss(lmm, batch, cfg)
+                # outside autocast, as torch advises: backward runs each op in its forward's dtype
                 accelerator.backward(loss / t.grad_accum)
             records.append(m)
 
@@ -246,7 +277,7 @@ def train(
         return TrainResult(out, out / "final", step, resumed_from, metrics, eval_metrics)
     # The last step is always evaluated and saved (the loop's top only sees steps it will take).
     if dev_set:
-        eval_metrics = evaluate(lmm, dev_set, cfg, accelerator.device)
+        eval_metrics = evaluate(lmm, dev_set, cfg, accelerator.device, precision)
         logger.log(eval_metrics, step)
     if step != start_step:
         checkpoint()

@@ -4,7 +4,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from scorer_double import EnergyScorer  # tests/interfaces/web/ is on sys.path (pytest rootdir import)
+from scorer_double import (  # tests/interfaces/web/ is on sys.path (pytest rootdir import)
+    EnergyScorer,
+    ScriptTranscriber,
+)
 
 from lmm_apa.interfaces.web import Limits, create_app
 
@@ -26,9 +29,15 @@ def scorer() -> EnergyScorer:
 
 
 @pytest.fixture
-def client(scorer: EnergyScorer):
-    """The real app (lifespan run) around the test double."""
-    with TestClient(create_app(lambda: scorer, model_name="energy-double")) as c:
+def transcriber() -> ScriptTranscriber:
+    return ScriptTranscriber()
+
+
+@pytest.fixture
+def client(scorer: EnergyScorer, transcriber: ScriptTranscriber):
+    """The real app (lifespan run) around the test doubles (scorer, and Whisper for free speech)."""
+    app = create_app(lambda: scorer, model_name="energy-double", transcriber=transcriber)
+    with TestClient(app) as c:
         yield c
 
 

@@ -144,6 +144,22 @@ class UncertainScorer(EnergyScorer):
         return _Result(self.score(wave, text, utt_id), spread=1.25)
 
 
+class ScriptTranscriber:
+    """A stand-in for Whisper (`create_app(transcriber=...)`): says ``text`` was said, or, when
+    ``text`` is None, raises the no-speech error the real one raises."""
+
+    def __init__(self, text: str | None = "We call it bear.") -> None:
+        self.text, self.calls = text, 0
+
+    def __call__(self, wave: np.ndarray) -> str:
+        from lmm_apa.errors import AudioError
+
+        self.calls += 1
+        if self.text is None:
+            raise AudioError("no speech found in the recording: nothing to transcribe and score")
+        return self.text
+
+
 def _substitute(phone: str) -> str:
     base = phone.rstrip("012")
     return SUBSTITUTES.get(base, "AA" if base == "AH" else "AH")

@@ -97,8 +97,10 @@ def test_response_validates_against_the_openapi_schema(client, bear_flac):
     assert body["insertions"]
     # The schema is strict enough to catch a wrong response (so this test can fail).
     bad = copy.deepcopy(body)
-    bad["words"][0]["total"] = 11
+    bad["words"][0]["total"] = 101  # over even the 0-100 view
     assert not validator.is_valid(bad)
+    assert not validator.is_valid({**body, "scale": 10})  # only 100 is ever said
+    assert not validator.is_valid({**body, "reference": "given"})
     del bad["words"]
     assert not validator.is_valid(bad)
     for key, value in [
@@ -190,14 +192,67 @@ def test_no_file(client):
     assert_error(post(client, None, "WE CALL IT BEAR"), 422, "bad_request", "no audio file", "'audio'")
 
 
-def test_no_text(client, bear_flac):
-    assert_error(post(client, bear_flac.read_bytes(), None), 422, "bad_request", "no text")
-
-
-@pytest.mark.parametrize("text", ["", "   "])
-def test_empty_text(client, bear_flac, text):
+@pytest.mark.parametrize("text", [None, "", "   "])
+def test_without_a_sentence_the_recording_is_transcribed(client, scorer, transcriber, bear_flac, text):
     r = post(client, bear_flac.read_bytes(), text)
-    assert_error(r, 422, "bad_request", "text")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["reference"] == "transcribed" and body["text"] == "WE CALL IT BEAR"  # the corpus' form
+    assert [w["text"] for w in body["words"]] == ["WE", "CALL", "IT", "BEAR"]
+    assert "completeness" not in body and body["accuracy"] is not None
+    assert transcriber.calls == 1 and scorer.calls == 1
+
+
+def test_a_sentence_is_not_transcribed(client, transcriber, bear_flac):
+    body = post(client, bear_flac.read_bytes(), "WE CALL IT BEAR").json()
+    assert "reference" not in body and "completeness" in body and transcriber.calls == 0
+
+
+def test_no_speech_is_a_clear_error(client, scorer, transcriber, bear_flac):
+    transcriber.text = None
+    assert_error(post(client, bear_flac.read_bytes(), None), 422, "audio_error", "no speech found")
+    assert scorer.calls == 0
+
+
+def test_transcript_with_an_unknown_word(client, transcriber, bear_flac):
+    transcriber.text = "We call it 你好."
+    assert_error(post(client, bear_flac.read_bytes(), None), 422, "unknown_word", "你好")
+
+
+def test_phones_in_ipa_and_scores_on_0_100(client, bear_flac):
+    data = bear_flac.read_bytes()
+    plain = post(client, data, "WE CALL IT BEAR").json()
+    form = {"text": "WE CALL IT BEAR", "phones": "ipa", "scale": "100"}
+    r = client.post("/score", files={"audio": ("a.flac", data)}, data=form)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["scale"] == 100 and "scale" not in plain
+    assert body["accuracy"] == pytest.approx(10 * plain["accuracy"])
+    for w, p in zip(body["words"], plain["words"], strict=True):
+        assert w["phones"] == p["phones"] and w.get("start") == p.get("start")  # ARPAbet and times kept
+        assert w["accuracy"] == pytest.approx(10 * p["accuracy"])
+        assert w["phones-accuracy"] == pytest.approx([50 * x for x in p["phones-accuracy"]])
+    bear = body["words"][3]
+    assert bear["phones-ipa"] == ["b", "ɛ", "ɹ"] and bear["ipa"] == "bɛɹ"
+    assert len(bear["phones-heard-ipa"]) == 3
+    assert "phones-ipa" not in plain["words"][0]
+
+
+@pytest.mark.parametrize(("field", "value"), [("scale", "50"), ("phones", "xsampa")])
+def test_bad_view_options(client, bear_flac, field, value):
+    files = {"audio": ("a.flac", bear_flac.read_bytes())}
+    r = client.post("/score", files=files, data={"text": "HI", field: value})
+    assert_error(r, 422, "bad_request", field)
+
+
+def test_openapi_documents_the_options(client):
+    spec = client.get("/openapi.json").json()
+    form = spec["components"]["schemas"]["Body_score_score_post"]["properties"]
+    assert set(form) >= {"audio", "text", "phones", "scale"}
+    assert "transcribed" in form["text"]["description"]
+    response = spec["components"]["schemas"]["ScoreResponse"]["properties"]
+    assert {"reference", "scale"} <= set(response)
+    assert {"ipa", "phones-ipa"} <= set(spec["components"]["schemas"]["WordScores"]["properties"])
 
 
 def test_too_long_text(client, bear_flac):
@@ -296,3 +351,16 @@ def test_page_and_assets_are_served(client):
     assert "WE CALL IT BEAR" in examples
     for sentence in examples:  # every offered sentence can be scored
         assert canonical_words(sentence)
+
+
+def test_the_page_uses_the_same_0_100_map():
+    """app.js converts for its 0-100 toggle; its factors are lmm_apa.data.scale100's."""
+    import re
+
+    from lmm_apa.data.scale100 import FACTORS
+    from lmm_apa.interfaces.web.app import STATIC_DIR
+
+    js = (STATIC_DIR / "app.js").read_text()
+    found = re.search(r"const SCALE_100 = \{ sentence: (\d+), word: (\d+), phone: (\d+) \};", js)
+    assert found, "SCALE_100 not found in app.js"
+    assert dict(zip(("sentence", "word", "phone"), map(float, found.groups()), strict=True)) == FACTORS

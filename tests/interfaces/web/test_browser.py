@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from scorer_double import EnergyScorer
+from scorer_double import EnergyScorer, ScriptTranscriber
 
 from lmm_apa.data.audio import load_audio
 from lmm_apa.interfaces.web import create_app
@@ -72,7 +72,8 @@ def browser(sync_playwright, bear_wav: Path):
 @pytest.fixture(scope="module")
 def served():
     scorer = EnergyScorer()
-    with serve_in_background(create_app(lambda: scorer, model_name="energy-double")) as url:
+    app = create_app(lambda: scorer, model_name="energy-double", transcriber=ScriptTranscriber())
+    with serve_in_background(app) as url:
         yield url, scorer
 
 
@@ -238,3 +239,82 @@ def test_silence_is_refused(page, tmp_path):
     page.locator("#submit").click()
     page.locator("#status.error").wait_for(timeout=10_000)
     assert "silent" in page.locator("#status").inner_text()
+
+
+def _score_upload(page, bear_flac, text: str | None) -> None:
+    if text is not None:
+        page.fill("#text", text)
+    page.set_input_files("#file", str(bear_flac))
+    page.wait_for_selector("#submit:not([disabled])")
+    page.locator("#submit").click()
+    page.wait_for_selector("#result:not([hidden]) li.word", timeout=20_000)
+    page.wait_for_function("document.querySelector('#status').textContent.startsWith('Done')")
+
+
+def _symbols(word) -> list[str]:
+    """The sounds shown under a word, without the heard-as and screen-reader parts."""
+    return [t.split()[0].split("→")[0] for t in word.locator(".phone").all_inner_texts()]
+
+
+def test_free_speech_without_a_sentence(page, bear_flac):
+    """Nothing typed: the page sends no text, the (stand-in) transcript is the reference, and says so."""
+    assert page.locator("#text").input_value() == ""
+    _score_upload(page, bear_flac, None)
+    note = page.locator("#reference-note")
+    assert note.is_visible() and "No sentence given" in note.inner_text()
+    assert "WE CALL IT BEAR" in note.inner_text()
+    assert "transcribed" in page.locator("#status").inner_text()
+    meters = page.locator("#sentence-scores [role=meter]")
+    assert meters.count() == 4 and page.locator("#bar-completeness").count() == 0  # nothing was expected
+    texts = page.locator("li.word .word-text").all_inner_texts()
+    assert texts == ["WE", "CALL", "IT", "BEAR"]
+
+
+def test_ipa_and_0_100_toggles_redraw_the_result(page, bear_flac):
+    _score_upload(page, bear_flac, "WE CALL IT BEAR")
+    bear = page.locator("li.word[data-index='3']")
+    assert _symbols(bear) == ["B", "EH", "R"]
+    accuracy = float(page.locator(".bar-value[data-aspect=accuracy]").inner_text())
+    word_score = float(bear.locator(".word-score").inner_text().split(" ")[0])
+
+    page.check("#view-ipa")
+    assert _symbols(bear) == ["b", "ɛ", "ɹ"] and bear.locator(".word-ipa").inner_text() == "/bɛɹ/"
+    heard = bear.locator(".phone.heard .heard-as").inner_text()
+    assert heard.startswith("→") and not heard[1:].isascii()  # the heard sound in IPA too
+
+    page.check("#view-100")
+    shown = float(page.locator(".bar-value[data-aspect=accuracy]").inner_text())
+    assert shown == pytest.approx(10 * accuracy, abs=1)  # 0-100 has no decimals, 0-10 one
+    shown = float(bear.locator(".word-score").inner_text().split(" ")[0])
+    assert shown == pytest.approx(10 * word_score, abs=1)
+    meter = page.locator("#sentence-scores [role=meter]").first
+    assert meter.get_attribute("aria-valuemax") == "100"
+    assert "/ 100" in bear.locator(".phone").first.get_attribute("title")
+    assert page.locator('[data-range="good"]').inner_text() == "80–100"
+    # Colours and weak marks do not change with the view.
+    assert float(bear.get_attribute("data-score")) == pytest.approx(word_score, abs=0.05)
+
+    page.uncheck("#view-ipa")
+    page.uncheck("#view-100")
+    assert _symbols(bear) == ["B", "EH", "R"]
+    assert bear.locator(".word-ipa").count() == 0
+
+
+def test_attempts_are_remembered_in_the_tab_weakest_words_first(browser, served, page, bear_flac):
+    assert page.locator("#attempts").is_hidden()
+    _score_upload(page, bear_flac, "WE CALL IT BEAR")
+    _score_upload(page, bear_flac, "TOM GIVES UP BOXING")
+    items = page.locator("#attempt-list li")
+    assert items.count() == 2
+    newest, oldest = items.nth(0).inner_text(), items.nth(1).inner_text()
+    assert "TOM GIVES UP BOXING" in newest and "WE CALL IT BEAR" in oldest
+    # The double omits the word before the last: it leads the weakest words.
+    assert "weakest: IT skipped" in oldest and "weakest: UP skipped" in newest
+    page.reload()  # same tab: still there
+    assert page.locator("#attempt-list li").count() == 2
+    other = browser.new_context().new_page()  # another tab knows nothing of them
+    other.goto(served[0] + "/")
+    assert other.locator("#attempt-list li").count() == 0 and other.locator("#attempts").is_hidden()
+    other.context.close()
+    page.get_by_role("button", name="Forget my attempts").click()
+    assert page.locator("#attempt-list li").count() == 0 and page.locator("#attempts").is_hidden()

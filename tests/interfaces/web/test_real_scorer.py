@@ -135,3 +135,18 @@ def test_serve_with_a_missing_model_fails_cleanly(tmp_path):
     assert out.returncode == 2
     stderr = " ".join(out.stderr.split())  # rich wraps long lines
     assert "is neither 'default'" in stderr and "Traceback" not in stderr
+
+
+def test_unscripted_request_with_the_real_whisper(bear_flac):
+    """No sentence: the app's own transcriber (Whisper-base, loaded on first use) gives the reference."""
+    from scorer_double import EnergyScorer
+
+    scorer = EnergyScorer()
+    with TestClient(create_app(lambda: scorer, model_name="energy-double")) as client:
+        r = client.post("/score", files={"audio": ("bear.flac", bear_flac.read_bytes(), "audio/flac")})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["reference"] == "transcribed" and "completeness" not in body
+    said = body["text"].split()
+    assert len(said) == 4 and sum(a == b for a, b in zip(said, TEXT.split(), strict=True)) >= 3, said
+    assert scorer.calls == 1

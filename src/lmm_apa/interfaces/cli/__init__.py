@@ -26,7 +26,7 @@ def main() -> None:
     try:
         app()
     except LmmApaError as e:
-        from rich.console import Console
+        from lmm_apa.interfaces.cli.output import make_console
 
-        Console(stderr=True).print(f"[bold red]error:[/] {e}")
+        make_console(stderr=True).print(f"[bold red]error:[/] {e}")  # unwrapped in a log
         sys.exit(2)

@@ -8,6 +8,8 @@ import typer
 
 from lmm_apa.errors import DataError
 from lmm_apa.interfaces.cli.app import app
+from lmm_apa.interfaces.cli.output import make_console
+from lmm_apa.models.precision import check_precision
 
 
 @app.command("evaluate")
@@ -36,6 +38,12 @@ def evaluate(
         help="Align the text first (omissions, completeness); --no-listen: the LMM alone.",
     ),
     mode: str = typer.Option("onepass", "--mode", help="onepass (expected scores), twopass or generate."),
+    precision: str = typer.Option(
+        "auto",
+        "--precision",
+        callback=check_precision,
+        help="auto (bf16 on CUDA or a CPU with bf16 matrix instructions, else fp32), fp32 or bf16.",
+    ),
     predictions_out: Path | None = typer.Option(
         None, "--predictions-out", help="Write the model's predictions (JSONL) here."
     ),
@@ -78,26 +86,40 @@ def evaluate(
         "seed": seed,
     }
     if predictions is not None:
-        evaluate_file(labels, predictions, metrics_out, config=config, n_boot=n_boot, seed=boot_seed)
+        console = make_console()  # the table whole when stdout is not a terminal
+        evaluate_file(
+            labels, predictions, metrics_out, config=config, n_boot=n_boot, seed=boot_seed, console=console
+        )
         return
-    _evaluate_model(labels, model, mode, predictions_out, metrics_out, config, n_boot, boot_seed, listen)
+    _evaluate_model(
+        labels, model, mode, predictions_out, metrics_out, config, n_boot, boot_seed, listen, precision
+    )
 
 
 def _evaluate_model(
-    labels, model, mode, predictions_out, metrics_out, config, n_boot, boot_seed, listen: bool = True
+    labels,
+    model,
+    mode,
+    predictions_out,
+    metrics_out,
+    config,
+    n_boot,
+    boot_seed,
+    listen: bool = True,
+    precision: str = "auto",
 ) -> None:
     """Run the model on the split's audio, then evaluate its predictions like a predictions file."""
     import time
-
-    from rich.console import Console
 
     from lmm_apa.eval.predictions import write_predictions
     from lmm_apa.eval.report import evaluate_predictions, print_metrics_table, write_metrics
     from lmm_apa.infer.batch import predict_utterances
     from lmm_apa.infer.scorer import load_scorer
 
-    console = Console()
-    scorer = load_scorer(model, mode=mode, listen=listen)
+    console = make_console()  # the table whole when stdout is not a terminal
+    scorer = load_scorer(model, mode=mode, listen=listen, precision=precision)
+    if scorer.lmm is not None and scorer.lmm.precision is not None:
+        console.print(f"precision: {scorer.lmm.precision}")
     start = time.perf_counter()
     batch = predict_utterances(scorer, labels)
     seconds = time.perf_counter() - start
@@ -109,6 +131,8 @@ def _evaluate_model(
         **config,
         "model": model,
         "mode": mode,
+        "precision": precision,
+        "dtype": str(scorer.lmm.dtype).removeprefix("torch.") if scorer.lmm is not None else None,
         "task": scorer.task,
         "scoring_seconds": round(seconds, 1),
     }

@@ -1,4 +1,5 @@
-"""`lmm-apa model build|info`: assemble the default backbone offline and show parameter counts."""
+"""`lmm-apa model build|info`: assemble the default backbone offline, show whose weights it is made
+of (source, sha256) and its parameter counts."""
 
 from pathlib import Path
 
@@ -11,15 +12,16 @@ app.add_typer(model_app, name="model")
 
 
 def _print_counts(path: Path, info: dict) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from lmm_apa.interfaces.cli.output import make_console
 
     table = Table(title=f"{info.get('design', 'backbone')} backbone: {path}")
     table.add_column("part")
     table.add_column("parameters", justify="right")
     for part, n in info["parameters"].items():
         table.add_row(part.replace("_", " "), f"{n:,}  ({n / 1e6:.1f}M)")
-    Console().print(table)
+    make_console().print(table)
 
 
 @model_app.command("build")
@@ -42,15 +44,31 @@ def build(
     )
 
 
+def _print_weights() -> None:
+    from rich.table import Table
+
+    from lmm_apa.interfaces.cli.output import make_console
+    from lmm_apa.models.provenance import weights_provenance
+
+    table = Table(title="weights: source and sha256")
+    for col in ("part", "source", "file", "MB", "sha256"):
+        table.add_column(col, overflow="fold")
+    for w in weights_provenance():
+        size = f"{w.size / 1e6:.1f}" if w.size is not None else "-"
+        table.add_row(w.part, w.source, str(w.path or "not installed"), size, w.sha256 or "-")
+    make_console().print(table)
+
+
 @model_app.command("info")
 def info(
     path: Path | None = typer.Argument(None, help="backbone folder (default: the built default backbone)"),
 ) -> None:
-    """Parameter counts of a built backbone (or any Qwen2-Audio folder)."""
+    """Whose weights the default models use (source, sha256), and a built backbone's parameter counts."""
     from lmm_apa.errors import ModelError
     from lmm_apa.models.assemble import backbone_info
     from lmm_apa.paths import cache_dir
 
+    _print_weights()
     path = path or cache_dir() / "backbones" / "default"
     if not path.exists():
         raise ModelError(f"no backbone at {path}: run `lmm-apa model build` first")

@@ -1,20 +1,24 @@
-"""`lmm-apa score`: score recordings of known sentences with a trained model."""
+"""`lmm-apa score`: score recordings with a trained model, of known sentences or transcribed."""
 
 import csv
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from lmm_apa.data.scale100 import FACTORS
 from lmm_apa.errors import DataError, LmmApaError
 from lmm_apa.interfaces.cli.app import app
+from lmm_apa.interfaces.cli.output import heading, make_console
+from lmm_apa.models.precision import check_precision
 
-console = Console()
+# Whole tables when stdout is not a terminal (a file, a pipe): `output.make_console`.
+console = make_console()
 
 
 def _colour(value: float | None, good: float, fair: float) -> str:
@@ -32,35 +36,48 @@ def render_report(result: dict[str, Any], audio: str) -> None:
 
     Where a forced aligner ran, also each word's time span and what went wrong (omitted words dim
     and struck through), the phone heard beside the canonical one ("EH0→AE"), and the extra speech.
+    A result on 0-100 (``"scale": 100``) is shown on 0-100, one with ``phones-ipa`` in IPA, and one
+    scored against a transcript says so.
     """
-    console.rule(f'[bold]{audio}[/]  "{result["text"]}"')
+    scaled = result.get("scale") == 100
+    sentence_k, word_k, phone_k = (FACTORS[g] if scaled else 1.0 for g in ("sentence", "word", "phone"))
+    digits = 0 if scaled else 1
+    reference = " (transcribed)" if result.get("reference") == "transcribed" else ""
+    heading(console, f'[bold]{audio}[/]{reference}  "{result["text"]}"')
     sentence = Table(show_header=True, header_style="bold", box=None)
     aspects = ("accuracy", "completeness", "fluency", "prosodic", "total")
     for a in aspects:
         sentence.add_column(a, justify="right")
-    sentence.add_row(*(_fmt(result.get(a)) for a in aspects))
+    sentence.add_row(*(_fmt(result.get(a), digits) for a in aspects))
     console.print(sentence)
     aligned = any(k in w for w in result["words"] for k in _ALIGNMENT_KEYS)
     words = Table(show_header=True, header_style="bold", box=None)
     columns = ("word", "time", "error") if aligned else ("word",)
-    for col in (*columns, "accuracy", "stress", "total", "phones (accuracy 0-2)"):
+    ipa = any("phones-ipa" in w for w in result["words"])
+    phones_title = f"phones{', IPA' if ipa else ''} (accuracy 0-{2 * phone_k:g})"
+    for col in (*columns, *(("IPA",) if ipa else ()), "accuracy", "stress", "total", phones_title):
         words.add_column(col)
     for w in result["words"]:
         omitted = w.get("error_type") == "omission"
         n = len(w["phones"])
         phones = Text(style="dim" if omitted else "")
         accs = w.get("phones-accuracy") or [None] * n
-        for sym, acc, heard in zip(w["phones"], accs, w.get("phones-heard") or [None] * n, strict=True):
-            phones.append(f"{sym}", style=_colour(acc, 1.5, 1.0))
+        symbols = w["phones-ipa"] if ipa else w["phones"]
+        heard_as = (w.get("phones-heard-ipa") if ipa else w.get("phones-heard")) or [None] * n
+        for sym, acc, heard in zip(symbols, accs, heard_as, strict=True):
+            phones.append(f"{sym}", style=_colour(acc, 1.5 * phone_k, 1.0 * phone_k))
             if heard:
                 phones.append(f"→{heard}", style="bold red")
-            phones.append(f" {_fmt(acc, 1)}  ", style="dim")
+            phones.append(f" {_fmt(acc, digits)}  ", style="dim")
         acc = w.get("accuracy")
-        word_style = "dim strike" if omitted else f"bold {_colour(acc, 8, 5)}"
+        word_style = "dim strike" if omitted else f"bold {_colour(acc, 8 * word_k, 5 * word_k)}"
         cells = [Text(w["text"], style=word_style)]
         if aligned:
             cells += [_span(w), _error(w.get("error_type"))]
-        words.add_row(*cells, _fmt(acc), _fmt(w.get("stress")), _fmt(w.get("total")), phones)
+        if ipa:
+            cells.append(Text(f"/{w['ipa']}/"))
+        scores = (_fmt(w.get(a), digits) for a in ("accuracy", "stress", "total"))
+        words.add_row(*cells, *scores, phones)
     console.print(words)
     for ins in result.get("insertions") or []:
         console.print(f"[yellow]extra speech:[/] {_seconds(ins['start'], ins['end'])} {_where(ins, result)}")
@@ -100,10 +117,11 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def read_manifest(path: Path) -> list[tuple[str, str, str]]:
+def read_manifest(path: Path) -> list[tuple[str, str, str | None]]:
     """(utt_id, audio, text) rows of a CSV (header audio,text[,utt_id]) or JSON Lines manifest.
 
-    Relative audio paths are taken relative to the manifest's folder.
+    Relative audio paths are taken relative to the manifest's folder. A row without text (an empty
+    cell, or no text column) is unscripted speech: its text is None, and it is transcribed.
     """
     if not path.is_file():
         raise DataError(f"manifest {path} does not exist")
@@ -120,20 +138,107 @@ def read_manifest(path: Path) -> list[tuple[str, str, str]]:
             rows = list(csv.DictReader(f))
     items = []
     for n, row in enumerate(rows, 1):
-        if not row.get("audio") or not row.get("text"):
-            raise DataError(f"{path}: row {n} needs both 'audio' and 'text' fields")
+        if not row.get("audio"):
+            raise DataError(f"{path}: row {n} has no 'audio' field")
         audio = Path(row["audio"])
         audio = audio if audio.is_absolute() else path.parent / audio
-        items.append((str(row.get("utt_id") or audio.stem), str(audio), str(row["text"])))
+        text = str(row["text"]) if row.get("text") and str(row["text"]).strip() else None
+        items.append((str(row.get("utt_id") or audio.stem), str(audio), text))
     return items
+
+
+def score_one(
+    scorer: Any, audio: str, text: str | None, utt_id: str, ipa: bool = False, scale: int = 10
+) -> dict[str, Any]:
+    """One recording's result (`ScoreResult.to_json()`): of ``text``, or of its transcript when
+    ``text`` is None (`lmm_apa.infer.transcribe`); IPA added and on 0-100 when asked."""
+    if text is None:
+        from lmm_apa.infer.transcribe import score_unscripted
+
+        result = score_unscripted(scorer, audio, utt_id)
+    else:
+        result = scorer.assess_text(audio, text, utt_id=utt_id).to_json()
+    return as_asked(result, ipa=ipa, scale=scale)
+
+
+def as_asked(result: dict[str, Any], ipa: bool = False, scale: int = 10) -> dict[str, Any]:
+    """A result with IPA added and on 0-100 when asked."""
+    if ipa:
+        from lmm_apa.data.ipa import add_ipa
+
+        add_ipa(result)
+    if scale == 100:
+        from lmm_apa.data.scale100 import to_scale_100
+
+        result = to_scale_100(result)
+    return result
+
+
+# Recordings read and scored together (`Scorer.assess_texts` batches their one-pass forwards).
+CHUNK = 32
+
+
+def score_many(
+    scorer: Any, items: list[tuple[str, str, str | None]], ipa: bool = False, scale: int = 10
+) -> Iterator[tuple[str, str, dict[str, Any] | LmmApaError]]:
+    """(utt_id, audio, result or its error) for each item, in order: `score_one` for each, except
+    that the recordings with a text are scored `CHUNK` at a time where the scorer can batch them."""
+    batches = callable(getattr(scorer, "assess_texts", None))
+    for start in range(0, len(items), CHUNK):
+        part = items[start : start + CHUNK]
+        scripted = [i for i, (_, _, text) in enumerate(part) if text is not None] if batches else []
+        done: dict[int, Any] = {}
+        if len(scripted) > 1:
+            results = scorer.assess_texts([(part[i][1], part[i][2], part[i][0]) for i in scripted])
+            done = dict(zip(scripted, results, strict=True))
+        for i, (utt_id, path, text) in enumerate(part):
+            try:
+                if i not in done:
+                    yield utt_id, path, score_one(scorer, path, text, utt_id, ipa=ipa, scale=scale)
+                elif isinstance(done[i], LmmApaError):
+                    yield utt_id, path, done[i]
+                else:
+                    yield utt_id, path, as_asked(done[i].to_json(), ipa=ipa, scale=scale)
+            except LmmApaError as e:
+                yield utt_id, path, e
+
+
+class CsvSink:
+    """`--format csv`: one row per word (`csv_rows`), the header first."""
+
+    def __init__(self, stream: Any, ipa: bool = False) -> None:
+        from lmm_apa.interfaces.cli.csv_rows import columns
+
+        self.writer = csv.DictWriter(stream, fieldnames=columns(ipa), restval="", extrasaction="ignore")
+        self.writer.writeheader()
+
+    def result(self, result: dict[str, Any], audio: str) -> None:
+        from lmm_apa.interfaces.cli.csv_rows import word_rows
+
+        self.writer.writerows(word_rows(result, audio))
+
+    def error(self, utt_id: str, audio: str, message: str) -> None:
+        from lmm_apa.interfaces.cli.csv_rows import error_row
+
+        self.writer.writerow(error_row(utt_id, audio, message))
 
 
 @app.command()
 def score(
     audio: Annotated[list[Path] | None, typer.Argument(help="Recordings to score.")] = None,
-    text: Annotated[str | None, typer.Option(help="The sentence the speaker read (for every AUDIO).")] = None,
+    text: Annotated[
+        str | None,
+        typer.Option(
+            help="The sentence the speaker read (for every AUDIO). Left out: unscripted speech, "
+            "transcribed by Whisper-base and scored against its transcript."
+        ),
+    ] = None,
     manifest: Annotated[
-        Path | None, typer.Option(help="CSV (columns audio,text[,utt_id]) or JSONL of recordings to score.")
+        Path | None,
+        typer.Option(
+            help="CSV (columns audio,text[,utt_id]) or JSONL of recordings to score; rows without "
+            "text are transcribed."
+        ),
     ] = None,
     model: Annotated[
         str,
@@ -148,49 +253,94 @@ def score(
         ),
     ] = True,
     mode: Annotated[str, typer.Option(help="onepass (expected scores), twopass or generate.")] = "onepass",
+    precision: Annotated[
+        str,
+        typer.Option(
+            help="auto (bf16 on CUDA or a CPU with bf16 matrix instructions, else fp32), fp32 or bf16.",
+            callback=check_precision,
+        ),
+    ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the corpus schema as JSON Lines.")] = False,
-    out: Annotated[Path | None, typer.Option(help="Write the results as JSON Lines to this file.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the results to this file (see --format).")] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="jsonl (the corpus schema, one recording a line; the default) or csv (one row per "
+            "word, with its recording's scores; to --out, or to stdout without it). Default: csv for "
+            "an --out ending in .csv, else jsonl.",
+        ),
+    ] = None,
+    phones: Annotated[
+        str, typer.Option(help="arpabet, or ipa: also each phone and word in IPA, stress marked.")
+    ] = "arpabet",
+    scale: Annotated[
+        int,
+        typer.Option(
+            help="10: the corpus scales (sentence and word 0-10, phone 0-2); 100: all on 0-100 "
+            "(x10, phone x50), in the report and in any JSON or CSV written."
+        ),
+    ] = 10,
 ) -> None:
     """Score recordings: sentence, word and phone scores of how well each was read."""
-    items: list[tuple[str, str, str]] = []
+    if phones not in ("arpabet", "ipa"):
+        raise DataError(f"--phones {phones!r}: choose arpabet or ipa")
+    if scale not in (10, 100):
+        raise DataError(f"--scale {scale}: choose 10 (the corpus scales) or 100")
+    fmt = output_format or ("csv" if out is not None and out.suffix.lower() == ".csv" else "jsonl")
+    if fmt not in ("jsonl", "csv"):
+        raise DataError(f"--format {fmt!r}: choose jsonl or csv")
+    if fmt == "csv" and out is None and as_json:
+        raise DataError("--format csv without --out writes CSV to stdout: leave out --json, or give --out")
+    if text is not None and not text.strip():
+        raise DataError("--text is empty: give the sentence the speaker read, or leave it out to transcribe")
+    items: list[tuple[str, str, str | None]] = []
     if manifest is not None:
         items += read_manifest(manifest)
     if audio:
-        if not text:
-            raise DataError("--text is required with AUDIO (the sentence the speaker read)")
         items += [(a.stem, str(a), text) for a in audio]
     if not items:
-        raise DataError("nothing to score: give AUDIO with --text, or --manifest")
+        raise DataError("nothing to score: give AUDIO (with --text, or without to transcribe), or --manifest")
 
     from lmm_apa.infer.scorer import load_scorer
 
     with console.status("loading model"):
-        scorer = load_scorer(model, mode=mode, listen=listen)
-    sink = out.open("w") if out else None
+        scorer = load_scorer(model, mode=mode, listen=listen, precision=precision)
+    lmm = getattr(scorer, "lmm", None)
+    if lmm is not None and getattr(lmm, "precision", None) is not None:
+        make_console(stderr=True).print(f"precision: {lmm.precision}")
+    sink = out.open("w", newline="") if out else None
+    # CSV rows go to --out, or to stdout (instead of the report) without it.
+    rows = CsvSink(sink or sys.stdout, ipa=phones == "ipa") if fmt == "csv" else None
     failures = 0
-    batch = len(items) > 1 and (sink is not None or as_json)
+    batch = len(items) > 1 and (sink is not None or as_json or rows is not None)
     from rich.progress import track
 
-    iterator = track(items, description="scoring", console=Console(stderr=True)) if batch else items
-    for utt_id, path, sentence in iterator:
-        try:
-            result = scorer.assess_text(path, sentence, utt_id=utt_id).to_json()
-        except LmmApaError as e:
+    results = score_many(scorer, items, ipa=phones == "ipa", scale=scale)
+    if batch:
+        results = track(results, total=len(items), description="scoring", console=make_console(stderr=True))
+    for utt_id, path, result in results:
+        if isinstance(result, LmmApaError):
+            e = result
             failures += 1
-            Console(stderr=True).print(f"[red]failed[/] {path}: {e}")
-            if sink:
+            make_console(stderr=True).print(f"[red]failed[/] {path}: {e}")
+            if rows:
+                rows.error(utt_id, path, str(e))
+            elif sink:
                 sink.write(json.dumps({"utt_id": utt_id, "audio": path, "error": str(e)}) + "\n")
             continue
-        line = json.dumps(result)
-        if sink:
+        line = json.dumps(result, ensure_ascii=False)
+        if rows:
+            rows.result(result, path)
+        elif sink:
             sink.write(line + "\n")
         if as_json:
             print(line)
-        elif not sink:
+        elif not sink and not rows:
             render_report(result, path)
     if sink:
         sink.close()
         console.print(f"wrote {len(items) - failures} results to {out}")
     if failures:
-        Console(stderr=True).print(f"[red]{failures} of {len(items)} failed[/]")
+        make_console(stderr=True).print(f"[red]{failures} of {len(items)} failed[/]")
         sys.exit(1)

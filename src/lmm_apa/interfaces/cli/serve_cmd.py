@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from lmm_apa.interfaces.cli.app import app
+from lmm_apa.models.precision import check_precision
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -22,6 +23,15 @@ def serve(
     mode: str = typer.Option(
         "onepass", "--mode", help="Scoring mode: onepass (expected scores), twopass or generate."
     ),
+    precision: str = typer.Option(
+        "auto",
+        "--precision",
+        callback=check_precision,
+        help="auto (bf16 on CUDA or a CPU with bf16 matrix instructions, else fp32), fp32 or bf16.",
+    ),
+    max_batch: int = typer.Option(
+        8, "--max-batch", min=1, help="Waiting requests scored together in one batch (dynamic batching)."
+    ),
     max_queue: int = typer.Option(
         8, "--max-queue", min=0, help="Requests that may wait for the model; more are refused with 503."
     ),
@@ -30,7 +40,8 @@ def serve(
     """Serve the pronunciation practice page at http://HOST:PORT/ and its API (POST /score, GET /health).
 
     The model is loaded once, before the server starts listening, so a missing model is reported
-    here rather than on the first request. Requests are scored one at a time; API schema at /openapi.json.
+    here rather than on the first request. Requests that wait together are scored together (up to
+    --max-batch); API schema at /openapi.json.
     """
     from lmm_apa.infer.scorer import MODES, load_scorer
     from lmm_apa.interfaces.web import Limits, create_app
@@ -44,7 +55,10 @@ def serve(
         )
     typer.echo(f"loading scorer {model!r} ({mode})...", err=True)
     # Loaded here, not in the app's lifespan, so a ModelError reaches the CLI as a clean message.
-    scorer = load_scorer(model, mode=mode)
-    web_app = create_app(lambda: scorer, model_name=model, limits=Limits(max_queue=max_queue))
+    scorer = load_scorer(model, mode=mode, precision=precision)
+    if scorer.lmm is not None and scorer.lmm.precision is not None:
+        typer.echo(f"precision: {scorer.lmm.precision}", err=True)
+    limits = Limits(max_queue=max_queue, max_batch=max_batch)
+    web_app = create_app(lambda: scorer, model_name=model, limits=limits)
     typer.echo(f"open http://{host}:{port}/ (Ctrl+C to stop)", err=True)
     run(web_app, host=host, port=port, log_level=log_level)

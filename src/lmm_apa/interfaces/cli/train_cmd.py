@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from lmm_apa.interfaces.cli.app import app
+from lmm_apa.models.precision import check_precision
 
 
 @app.command("train")
@@ -28,6 +29,12 @@ def train(
         False, "--list-options", help="List every config field with its default and reason, and exit."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with ETA."),
+    precision: str | None = typer.Option(
+        None,
+        "--precision",
+        help="auto | fp32 | bf16 autocast of the forward and backward (sets train.precision; "
+        "auto: bf16 on CUDA or a CPU with bf16 matrix instructions).",
+    ),
 ) -> None:
     """Fine-tune a backbone's LoRA adapter and projector on Speechocean762 (the paper's recipe)."""
     import yaml
@@ -37,6 +44,8 @@ def train(
     if list_options:
         typer.echo(describe())
         return
+    if precision is not None:
+        overrides = [*overrides, f"train.precision={check_precision(precision)}"]
     cfg = load_config(config, overrides)
     if show_config:
         typer.echo(yaml.safe_dump(cfg.to_dict(), sort_keys=False))

@@ -1,5 +1,9 @@
 """The HTTP API and practice page: `POST /score` (audio + sentence -> scores), `GET /health`, `GET /`.
 
+Without a sentence, `POST /score` transcribes the recording (`lmm_apa.infer.transcribe`; injected as
+`create_app(transcriber=...)`, Whisper-base by default, loaded on first use) and scores it against
+the transcript. `phones=ipa` adds IPA, `scale=100` puts every score on 0-100 (`lmm_apa.data`).
+
 The scorer is injected (`create_app(scorer_factory=...)`) and built once, at startup, so tests run
 this very app with a small model and `lmm-apa serve` runs it with the real one. Every error answers
 with one JSON shape, `{"error": {"code", "message"}}` (`schemas.ErrorResponse`):
@@ -19,7 +23,7 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import anyio
 import numpy as np
@@ -35,7 +39,7 @@ from lmm_apa.data.records import Utterance
 from lmm_apa.errors import AudioError, LexiconError, LmmApaError, ModelError
 from lmm_apa.interfaces.web.feedback import hints
 from lmm_apa.interfaces.web.gate import QueueFull, ScoringGate
-from lmm_apa.interfaces.web.schemas import ErrorResponse, Health, ScoreMeta, ScoreResponse
+from lmm_apa.interfaces.web.schemas import ErrorResponse, Health, Scale, ScoreMeta, ScoreResponse
 
 log = logging.getLogger("lmm_apa.web")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -63,6 +67,8 @@ class Scorer(Protocol):
 
 
 ScorerFactory = Callable[[], Scorer]
+# 16 kHz mono wave -> what was said ("We call it bear."); raises AudioError when nothing was.
+Transcribe = Callable[[np.ndarray], str]
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,10 @@ class Limits:
     max_text_chars: int = 300
     max_queue: int = 8  # waiting requests; at ~1-2 s a request, the last one waits ~10-20 s
     queue_timeout: float = 120.0
+    # Dynamic batching (gate.py): waiting requests scored together, up to max_batch at a time; a
+    # request that finds the model idle waits batch_window s for others (10 ms: unnoticeable).
+    max_batch: int = 8
+    batch_window: float = 0.01
 
 
 class ApiError(Exception):
@@ -99,13 +109,28 @@ _ERRORS = {
 
 
 def create_app(
-    scorer_factory: ScorerFactory, *, model_name: str = "default", limits: Limits | None = None
+    scorer_factory: ScorerFactory,
+    *,
+    model_name: str = "default",
+    limits: Limits | None = None,
+    transcriber: Transcribe | None = None,
 ) -> FastAPI:
     """The app; `scorer_factory()` runs once, at startup (a `TestClient` used as a context manager
-    or uvicorn runs it)."""
+    or uvicorn runs it). `transcriber` serves requests without a sentence (Whisper-base by default)."""
     limits = limits or Limits()
-    gate = ScoringGate(max_queue=limits.max_queue, queue_timeout=limits.queue_timeout)
+    transcribe = transcriber or _whisper_transcribe
+    gate = ScoringGate(
+        max_queue=limits.max_queue,
+        queue_timeout=limits.queue_timeout,
+        max_batch=limits.max_batch,
+        batch_window=limits.batch_window,
+    )
     holder: dict[str, Scorer] = {}
+
+    def score_batch(items: list[tuple[np.ndarray, str, str]]) -> list[Any]:
+        """Requests with a sentence, scored together (`Scorer.assess_texts`); per item its result
+        or its error."""
+        return _run_scorer_batch(holder["scorer"], items)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -127,6 +152,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    app.state.gate = gate  # its queue and batch sizes, for /health, tests and load checks
     app.add_middleware(BodyLimit, max_bytes=limits.max_upload_bytes)
     _add_error_handlers(app)
 
@@ -139,36 +165,60 @@ def create_app(
     )
     async def score(
         audio: UploadFile = File(..., description="The recording (WAV, FLAC, OGG or MP3), at most 30 s."),
-        text: str = Form(..., description="The sentence that was read, e.g. 'WE CALL IT BEAR'."),
+        text: str | None = Form(
+            None,
+            description="The sentence that was read, e.g. 'WE CALL IT BEAR'. Left out or blank: "
+            "unscripted speech; the recording is transcribed (Whisper-base) and scored against its "
+            'transcript, and the response says `"reference": "transcribed"`.',
+        ),
+        phones: Literal["arpabet", "ipa"] = Form(
+            "arpabet", description="'ipa': also each word and phone in IPA, stress marked (phones-ipa, ipa)."
+        ),
+        scale: Scale = Form(
+            Scale.corpus,
+            description="10: the corpus scales (sentence and word 0-10, phone 0-2); 100: every score on "
+            "0-100 (sentence and word x10, phone x50).",
+        ),
     ) -> ScoreResponse:
         scorer = holder.get("scorer")
         if scorer is None:
             raise ApiError(503, "not_ready", "the model is not loaded yet: try again shortly")
-        sentence = await anyio.to_thread.run_sync(_check_text, text, limits.max_text_chars)
+        sentence = None  # None: transcribe
+        if text is not None and text.strip():
+            sentence = await anyio.to_thread.run_sync(_check_text, text, limits.max_text_chars)
         data = await audio.read()
+        batched = sentence is not None and callable(getattr(scorer, "assess_texts", None))
         try:
-            gate.admit()
+            gate.admit(batched=batched)
         except QueueFull as e:
             raise ApiError(503, "busy", str(e), {"Retry-After": str(e.retry_after)}) from None
         try:
             wave = await anyio.to_thread.run_sync(_decode, data, audio.filename, limits.max_seconds)
             utt_id = f"web-{uuid.uuid4().hex[:8]}"
-            (utt, extras), seconds = await gate.run(lambda: _run_scorer(scorer, wave, sentence, utt_id))
+            if batched:
+                (utt, extras), seconds = await gate.run_batched(score_batch, (wave, sentence, utt_id))
+            else:
+                (utt, extras), seconds = await gate.run(
+                    lambda: (
+                        _run_scorer(scorer, wave, sentence, utt_id)
+                        if sentence is not None
+                        else _run_unscripted(scorer, transcribe, wave, utt_id)
+                    )
+                )
         except QueueFull as e:
             raise ApiError(503, "busy", str(e), {"Retry-After": str(e.retry_after)}) from None
         finally:
             gate.release()
-        log.info("%s scored in %.2f s: %r", utt_id, seconds, sentence)
-        return ScoreResponse.model_validate(
-            {
-                **utt.to_corpus_dict(),
-                **extras,
-                "feedback": hints(utt),
-                "meta": ScoreMeta(
-                    model=model_name, audio_seconds=len(wave) / SAMPLE_RATE, scoring_seconds=seconds
-                ),
-            }
-        )
+        log.info("%s scored in %.2f s: %r", utt_id, seconds, utt.text if sentence is None else sentence)
+        body = {
+            **utt.to_corpus_dict(),
+            **extras,
+            "feedback": [h.model_dump() for h in hints(utt)],
+            "meta": ScoreMeta(
+                model=model_name, audio_seconds=len(wave) / SAMPLE_RATE, scoring_seconds=seconds
+            ).model_dump(),
+        }
+        return ScoreResponse.model_validate(_as_asked(body, ipa=phones == "ipa", scale=int(scale)))
 
     @app.get("/health", response_model=Health, summary="Is the model loaded; how full is the queue")
     async def health() -> Health:
@@ -209,6 +259,41 @@ def _check_text(text: str, max_chars: int) -> str:
     return " ".join(word for word, _ in words)
 
 
+def _whisper_transcribe(wave: np.ndarray) -> str:
+    from lmm_apa.infer.transcribe import default_transcriber
+
+    return default_transcriber().transcribe(wave)
+
+
+def _run_unscripted(
+    scorer: Scorer, transcribe: Transcribe, wave: np.ndarray, utt_id: str
+) -> tuple[Utterance, dict[str, Any]]:
+    """Transcribe, then score against the transcript; no completeness (nothing was expected)."""
+    from lmm_apa.infer.transcribe import TRANSCRIBED, transcript_reference
+
+    sentence = transcript_reference(transcribe(wave))  # a word the lexicon refuses: 422 unknown_word
+    if not sentence:
+        raise AudioError("no speech found in the recording: nothing to transcribe and score")
+    utt, extras = _run_scorer(scorer, wave, sentence, utt_id)
+
+    if isinstance(extras.get("uncertainty"), dict):
+        extras["uncertainty"].pop("completeness", None)
+    return utt.model_copy(update={"completeness": None}), {**extras, "reference": TRANSCRIBED}
+
+
+def _as_asked(body: dict[str, Any], ipa: bool, scale: int) -> dict[str, Any]:
+    """The response body with IPA added and on 0-100, where asked (`lmm_apa.data.ipa`, `.scale100`)."""
+    if ipa:
+        from lmm_apa.data.ipa import add_ipa
+
+        add_ipa(body)
+    if scale == 100:
+        from lmm_apa.data.scale100 import to_scale_100
+
+        body = to_scale_100(body)
+    return body
+
+
 def _decode(data: bytes, filename: str | None, max_seconds: float) -> np.ndarray:
     if not data:
         return load_audio(data)  # raises "audio is empty (0 bytes)"
@@ -225,6 +310,18 @@ def _run_scorer(scorer: Scorer, wave: np.ndarray, text: str, utt_id: str) -> tup
     result = assess(wave, text, utt_id)  # lmm_apa.infer.scorer.ScoreResult
     extras = result.to_json()
     return result.utterance, {k: extras[k] for k in ("uncertainty", "problems") if k in extras}
+
+
+def _run_scorer_batch(scorer: Any, items: list[tuple[np.ndarray, str, str]]) -> list[Any]:
+    """`_run_scorer` for several requests at once; an item's error (LmmApaError) in its place."""
+    out: list[Any] = []
+    for result in scorer.assess_texts(items):
+        if isinstance(result, LmmApaError):
+            out.append(result)
+            continue
+        extras = result.to_json()
+        out.append((result.utterance, {k: extras[k] for k in ("uncertainty", "problems") if k in extras}))
+    return out
 
 
 class BodyTooLarge(StarletteHTTPException):

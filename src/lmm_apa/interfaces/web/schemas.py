@@ -4,14 +4,27 @@
 `utt_id`) with additions: `feedback` (plain-language hints for the page), `meta`, and, when the
 scorer gives them, `uncertainty` and `problems` (as in `ScoreResult.to_json()`, the CLI's output).
 When a forced aligner ran, words carry their times and error type and the response its
-`insertions` (`lmm_apa.data.records`); absent otherwise.
+`insertions` (`lmm_apa.data.records`); absent otherwise. Asked for, words carry their phones in IPA
+(`phones=ipa`, `lmm_apa.data.ipa`) and every score is on 0-100 (`scale=100`, `lmm_apa.data.scale100`,
+and the response says `"scale": 100`); without a sentence the recording is transcribed and scored
+against its transcript (`"reference": "transcribed"`, no completeness; `lmm_apa.infer.transcribe`).
 """
 
 from __future__ import annotations
 
+from enum import IntEnum
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from lmm_apa.data.records import ErrorType
+
+
+class Scale(IntEnum):
+    """The `scale` form field of `POST /score` (an enum, so that the form's "100" is read as 100)."""
+
+    corpus = 10  # sentence and word 0-10, phone 0-2
+    hundred = 100  # every score on 0-100 (lmm_apa.data.scale100)
 
 
 class WordScores(BaseModel):
@@ -21,12 +34,33 @@ class WordScores(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     text: str
-    accuracy: float | None = Field(None, ge=0, le=10, description="Word accuracy, 0-10.")
-    stress: float | None = Field(None, ge=0, le=10, description="Word stress, 5 or 10 in the labels.")
-    total: float | None = Field(None, ge=0, le=10, description="Word total, 0-10.")
+    accuracy: float | None = Field(None, ge=0, le=100, description="Word accuracy, 0-10 (scale=100: 0-100).")
+    stress: float | None = Field(
+        None, ge=0, le=100, description="Word stress, 5 or 10 in the labels (scale=100: 50 or 100)."
+    )
+    total: float | None = Field(None, ge=0, le=100, description="Word total, 0-10 (scale=100: 0-100).")
     phones: list[str] = Field(default_factory=list, description="Canonical CMU ARPAbet phones.")
     phones_accuracy: list[float | None] | None = Field(
-        None, alias="phones-accuracy", description="Accuracy of each phone, 0-2 (parallel to phones)."
+        None,
+        alias="phones-accuracy",
+        description="Accuracy of each phone, 0-2 (scale=100: 0-100; parallel to phones).",
+    )
+    # Asked for with phones=ipa.
+    ipa: str | None = Field(
+        None,
+        description="Optional (phones=ipa): the word in IPA, stress marks before their syllables, e.g. "
+        "'kəˈlɛkt' (lmm_apa.data.ipa).",
+    )
+    phones_ipa: list[str] | None = Field(
+        None,
+        alias="phones-ipa",
+        description="Optional (phones=ipa): each phone in IPA, its stress mark before it ('ˈæ'); "
+        "parallel to phones.",
+    )
+    phones_heard_ipa: list[str | None] | None = Field(
+        None,
+        alias="phones-heard-ipa",
+        description="Optional (phones=ipa, with an aligner): phones-heard in IPA (parallel to phones).",
     )
     # From a forced aligner; absent when none ran.
     start: float | None = Field(
@@ -110,12 +144,24 @@ class ScoreResponse(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     utt_id: str
-    text: str
-    accuracy: float | None = Field(None, ge=0, le=10)
-    completeness: float | None = Field(None, ge=0, le=10)
-    fluency: float | None = Field(None, ge=0, le=10)
-    prosodic: float | None = Field(None, ge=0, le=10)
-    total: float | None = Field(None, ge=0, le=10)
+    text: str = Field(description="The sentence scored against: the one sent, or the transcript.")
+    reference: Literal["transcribed"] | None = Field(
+        None,
+        description="Optional: 'transcribed' when no sentence was sent and the recording was scored "
+        "against its own transcript (Whisper-base); `text` is the transcript and completeness is left out.",
+    )
+    scale: Literal[100] | None = Field(
+        None,
+        description="Optional: 100 when scale=100 was asked for: every score is on 0-100 (sentence and word "
+        "x10, phone x50). Absent: the corpus scales (sentence and word 0-10, phone 0-2).",
+    )
+    accuracy: float | None = Field(None, ge=0, le=100, description="0-10 (scale=100: 0-100).")
+    completeness: float | None = Field(
+        None, ge=0, le=100, description="0-10 (scale=100: 0-100); absent for a transcribed recording."
+    )
+    fluency: float | None = Field(None, ge=0, le=100, description="0-10 (scale=100: 0-100).")
+    prosodic: float | None = Field(None, ge=0, le=100, description="0-10 (scale=100: 0-100).")
+    total: float | None = Field(None, ge=0, le=100, description="0-10 (scale=100: 0-100).")
     words: list[WordScores]
     insertions: list[Insertion] | None = Field(
         None, description="Optional (when a forced aligner ran): extra speech between words."

@@ -7,11 +7,16 @@ const MAX_SECONDS = 30;
 const WEAK_PHONE = 1.5; // same cut point as feedback.py (phone accuracy is 0-2)
 const FALLBACK_EXAMPLES = ["WE CALL IT BEAR", "TOM GIVES UP BOXING", "MARK LIVED IN NEW YORK"];
 const SENTENCE_ASPECTS = ["accuracy", "completeness", "fluency", "prosodic", "total"];
+// The 0-100 view: the one linear map of lmm_apa/data/scale100.py (FACTORS; a test checks they agree).
+const SCALE_100 = { sentence: 10, word: 10, phone: 50 };
+const ATTEMPTS_KEY = "lmm-apa-attempts";
+const MAX_ATTEMPTS = 20;
 
 const $ = (id) => document.getElementById(id);
 // scored: the recording the shown result is about (the one sent), so that a word plays its own
 // segment even after a new recording is made.
-const state = { audio: null, filename: null, recorder: null, timer: null, scored: null, stopAt: null };
+// result: the last response, drawn again when a view toggle changes.
+const state = { audio: null, filename: null, recorder: null, timer: null, scored: null, stopAt: null, result: null };
 
 // ---- scores -> colours (red < 5, amber < 8, green; as in feedback.py) ----
 function scoreClass(score) {
@@ -31,7 +36,8 @@ function setStatus(message, isError = false) {
 }
 
 function updateSubmit() {
-  $("submit").disabled = !(state.audio && $("text").value.trim()) || state.recorder !== null;
+  // No sentence is fine: the recording is then transcribed (unscripted speech).
+  $("submit").disabled = !state.audio || state.recorder !== null;
 }
 
 // ---- audio: anything the browser decodes -> 16 kHz mono 16-bit WAV ----
@@ -158,7 +164,8 @@ async function submit(event) {
   const form = new FormData();
   const sent = state.audio;
   form.append("audio", sent, state.filename || "recording.wav");
-  form.append("text", $("text").value);
+  if ($("text").value.trim()) form.append("text", $("text").value);
+  form.append("phones", "ipa"); // always: the IPA toggle then needs no second request
   $("submit").disabled = true;
   setStatus("Scoring…");
   try {
@@ -171,7 +178,8 @@ async function submit(event) {
       return;
     }
     render(body, sent);
-    setStatus("Done.");
+    remember(body);
+    setStatus(body.reference === "transcribed" ? "Done: no sentence given, so what you said was transcribed." : "Done.");
   } catch (e) {
     setStatus(`Could not reach the server (${e.message}).`, true);
   } finally {
@@ -251,20 +259,47 @@ function playable(node, start, end, label) {
 
 function render(result, audio) {
   if (audio) setPlayer(audio);
+  state.result = result;
+  draw();
+  const section = $("result");
+  section.hidden = false;
+  section.focus();
+}
+
+// How the result is shown (the toggles): sounds in IPA or ARPAbet, scores on the corpus scales or 0-100.
+function currentView() {
+  const hundred = $("view-100").checked;
+  const k = hundred ? SCALE_100 : { sentence: 1, word: 1, phone: 1 };
+  return { ipa: $("view-ipa").checked, hundred, k, digits: hundred ? 0 : 1 };
+}
+
+function draw() {
+  const result = state.result;
+  if (!result) return;
+  const view = currentView();
+  const note = $("reference-note");
+  note.hidden = result.reference !== "transcribed";
+  note.textContent = note.hidden ? "" : `No sentence given: scored against what was heard, “${result.text}”. Completeness is left out.`;
+  const w = view.k.word;
+  $("result").querySelector('[data-range="good"]').textContent = `${8 * w}–${10 * w}`;
+  $("result").querySelector('[data-range="mid"]').textContent = `${5 * w}–${7 * w}`;
+  $("result").querySelector('[data-range="bad"]').textContent = `0–${4 * w}`;
+
   const bars = $("sentence-scores");
   bars.replaceChildren();
   for (const aspect of SENTENCE_ASPECTS) {
     const value = result[aspect];
     if (value === undefined) continue;
     const cls = scoreClass(value);
+    const shown = value * view.k.sentence;
     const fill = el("span", { style: `width:${(value / 10) * 100}%` });
     bars.append(
       el("span", { class: "bar-label", id: `bar-${aspect}`, text: aspect }),
       el("div", {
         class: `bar ${cls}`, role: "meter", "aria-labelledby": `bar-${aspect}`,
-        "aria-valuemin": "0", "aria-valuemax": "10", "aria-valuenow": String(value),
+        "aria-valuemin": "0", "aria-valuemax": String(10 * view.k.sentence), "aria-valuenow": String(shown),
       }, [fill]),
-      el("span", { class: "bar-value", "data-aspect": aspect, text: fmt(value) }),
+      el("span", { class: "bar-value", "data-aspect": aspect, text: fmt(shown, view.digits) }),
     );
   }
 
@@ -281,27 +316,32 @@ function render(result, audio) {
     const phones = el("span", { class: "phones", "aria-label": "sounds" });
     const accs = word["phones-accuracy"] || [];
     const heardAs = word["phones-heard"] || [];
+    const ipa = view.ipa && word["phones-ipa"] ? word["phones-ipa"] : null;
+    const heardIpa = word["phones-heard-ipa"] || [];
+    const outOf = 2 * view.k.phone;
     word.phones.forEach((symbol, j) => {
       const acc = accs[j];
       const heard = heardAs[j];
       const weak = (acc !== null && acc !== undefined && acc < WEAK_PHONE) || Boolean(heard);
-      const base = symbol.replace(/\d$/, "");
+      const shownHeard = ipa ? heardIpa[j] || heard : heard;
+      const shownAcc = acc === null || acc === undefined ? acc : acc * view.k.phone;
       const phone = el("span", {
         class: `phone${weak ? " weak" : ""}${heard ? " heard" : ""}`,
         "data-accuracy": String(acc ?? ""),
-        title: `${symbol}: ${fmt(acc)} / 2${heard ? `, heard as ${heard}` : weak ? " (weak)" : ""}`,
-        text: base,
+        title: `${symbol}${ipa ? ` /${ipa[j]}/` : ""}: ${fmt(shownAcc, view.digits)} / ${outOf}${heard ? `, heard as ${shownHeard}` : weak ? " (weak)" : ""}`,
+        text: ipa ? ipa[j] : symbol.replace(/\d$/, ""),
       });
       if (heard) {
         phone.dataset.heard = heard;
         phone.append(
-          el("span", { class: "heard-as", "aria-hidden": "true", text: `→${heard}` }),
-          el("span", { class: "sr-only", text: ` (heard as ${heard})` }),
+          el("span", { class: "heard-as", "aria-hidden": "true", text: `→${shownHeard}` }),
+          el("span", { class: "sr-only", text: ` (heard as ${shownHeard})` }),
         );
       } else if (weak) phone.append(el("span", { class: "sr-only", text: " (weak)" }));
       phones.append(phone);
     });
-    const details = [`total ${fmt(word.total)}`, `accuracy ${fmt(word.accuracy)}`, `stress ${fmt(word.stress, 0)}`];
+    const f = (x, digits = view.digits) => fmt(x === null || x === undefined ? x : x * view.k.word, digits);
+    const details = [`total ${f(word.total)}`, `accuracy ${f(word.accuracy)}`, `stress ${f(word.stress, 0)}`];
     const classes = ["word", cls, error === "omission" ? "omitted" : "", error === "mispronunciation" ? "mispronounced" : ""];
     const item = el("li", {
       class: classes.filter(Boolean).join(" "),
@@ -309,7 +349,8 @@ function render(result, audio) {
       "data-score": String(score ?? ""),
     }, [
       el("div", { class: "word-text", text: word.text }),
-      el("div", { class: "word-score", text: `${fmt(score)} · ${CLASS_WORDS[cls]}`, title: details.join(", ") }),
+      ...(ipa && word.ipa ? [el("div", { class: "word-ipa", text: `/${word.ipa}/` })] : []),
+      el("div", { class: "word-score", text: `${f(score)} · ${CLASS_WORDS[cls]}`, title: details.join(", ") }),
       phones,
     ]);
     if (error) item.dataset.error = error;
@@ -332,10 +373,50 @@ function render(result, audio) {
   const feedback = result.feedback || [];
   if (feedback.length === 0) hints.append(el("li", { text: "Well read: no word stood out as weak." }));
   for (const hint of feedback) hints.append(el("li", { class: "hint", text: hint.message }));
+  drawAttempts();
+}
 
-  const section = $("result");
-  section.hidden = false;
-  section.focus();
+// ---- attempts: kept in this tab's sessionStorage only, so a learner can compare tries ----
+function loadAttempts() {
+  try {
+    return JSON.parse(sessionStorage.getItem(ATTEMPTS_KEY) || "[]");
+  } catch {
+    return [];
+  }
+}
+
+function remember(result) {
+  const words = result.words.map((w) => ({ text: w.text, score: w.total ?? w.accuracy ?? null, error: w.error_type || null }));
+  const attempt = { at: new Date().toISOString(), text: result.text, transcribed: result.reference === "transcribed", total: result.total ?? null, words };
+  const attempts = [...loadAttempts(), attempt].slice(-MAX_ATTEMPTS);
+  try {
+    sessionStorage.setItem(ATTEMPTS_KEY, JSON.stringify(attempts));
+  } catch {
+    /* storage full or off: the page works without it */
+  }
+  drawAttempts();
+}
+
+function drawAttempts() {
+  const attempts = loadAttempts();
+  const view = currentView();
+  const list = $("attempt-list");
+  list.replaceChildren();
+  $("attempts").hidden = attempts.length === 0;
+  const f = (x, k) => fmt(x === null || x === undefined ? x : x * k, view.digits);
+  for (const a of [...attempts].reverse()) {
+    // Weakest words first: skipped ones, then by score; words without a score last.
+    const weakest = [...a.words]
+      .sort((x, y) => (x.error === "omission" ? -1 : x.score ?? 99) - (y.error === "omission" ? -1 : y.score ?? 99))
+      .slice(0, 3)
+      .map((w) => `${w.text} ${w.error === "omission" ? "skipped" : f(w.score, view.k.word)}`);
+    const time = new Date(a.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    list.append(el("li", { class: "attempt" }, [
+      `${time} · “${a.text}”${a.transcribed ? " (transcribed)" : ""} · total `,
+      el("span", { class: "attempt-total", text: f(a.total, view.k.sentence) }),
+      el("span", { class: "attempt-weak", text: ` · weakest: ${weakest.join(", ")}` }),
+    ]));
+  }
 }
 
 function extra(insertion) {
@@ -372,5 +453,12 @@ document.addEventListener("DOMContentLoaded", () => {
   $("file").addEventListener("change", onFile);
   $("text").addEventListener("input", updateSubmit);
   $("score-form").addEventListener("submit", submit);
+  $("view-ipa").addEventListener("change", draw);
+  $("view-100").addEventListener("change", draw);
+  $("clear-attempts").addEventListener("click", () => {
+    sessionStorage.removeItem(ATTEMPTS_KEY);
+    drawAttempts();
+  });
+  drawAttempts();
   loadExamples();
 });

@@ -1,0 +1,204 @@
+"""`lmm-apa score`'s views and formats, in-process with a stand-in scorer (no model): unscripted
+speech, --phones ipa, --scale 100, --format csv, and output that survives a pipe."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import lmm_apa.infer.scorer as scorer_module
+import lmm_apa.infer.transcribe as transcribe_module
+from lmm_apa.data.audio import load_audio
+from lmm_apa.data.records import Phone, Word
+from lmm_apa.errors import AudioError
+from lmm_apa.infer.reference import reference_utterance
+from lmm_apa.infer.scorer import ScoreResult
+from lmm_apa.interfaces.cli.app import app
+from lmm_apa.interfaces.cli.csv_rows import columns
+
+BEAR_TEXT = "WE CALL IT BEAR"
+
+
+class StandInScorer:
+    """Reads the audio (so a bad file fails as it would), then fixed scores with an aligner's keys."""
+
+    def assess_text(self, audio, text, utt_id="input") -> ScoreResult:
+        wave = load_audio(audio) if isinstance(audio, str) else audio
+        ref = reference_utterance(text, utt_id)
+        words, t = [], 0.1
+        for i, w in enumerate(ref.words):
+            n = len(w.phones)
+            accs = [2.0 - 0.5 * (j == 1) for j in range(n)]
+            words.append(
+                Word(
+                    text=w.text,
+                    accuracy=9.0 - i,
+                    stress=10.0,
+                    total=8.5 - i,
+                    phones=[Phone(symbol=p.symbol, accuracy=a) for p, a in zip(w.phones, accs, strict=True)],
+                    start=round(t, 3),
+                    end=round(t + 0.3, 3),
+                    error_type="none",
+                    phones_start=[round(t + 0.3 * j / n, 3) for j in range(n)],
+                    phones_end=[round(t + 0.3 * (j + 1) / n, 3) for j in range(n)],
+                    phones_heard=[None] * n,
+                )
+            )
+            t += 0.4
+        utt = ref.model_copy(
+            update={
+                "words": words,
+                "accuracy": 7.3,
+                "completeness": 10.0,
+                "fluency": 8.0,
+                "prosodic": 7.7,
+                "total": 7.5,
+                "insertions": [],
+            }
+        )
+        assert len(wave) > 0
+        return ScoreResult(utt)
+
+
+class StandInTranscriber:
+    def __init__(self, text: str | None = "We call it bear.") -> None:
+        self.text, self.calls = text, 0
+
+    def transcribe(self, wave):
+        self.calls += 1
+        if self.text is None:
+            raise AudioError("no speech found in the recording: nothing to transcribe and score")
+        return self.text
+
+
+@pytest.fixture
+def bear_path(corpus_dir) -> str:
+    return str(corpus_dir / "WAVE" / "SPEAKER0001" / "000010011.flac")
+
+
+@pytest.fixture
+def transcriber(monkeypatch) -> StandInTranscriber:
+    t = StandInTranscriber()
+    monkeypatch.setattr(scorer_module, "load_scorer", lambda *a, **k: StandInScorer())
+    monkeypatch.setattr(transcribe_module, "default_transcriber", lambda: t)
+    return t
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, ["score", *args])
+
+
+def json_lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_json_keeps_the_corpus_scales_unless_asked(transcriber, bear_path):
+    plain = json_lines(invoke(bear_path, "--text", BEAR_TEXT, "--json").stdout)[0]
+    assert "scale" not in plain and "reference" not in plain and plain["accuracy"] == 7.3
+    done = invoke(bear_path, "--text", BEAR_TEXT, "--json", "--scale", "100")
+    assert done.exit_code == 0, done.output
+    scaled = json_lines(done.stdout)[0]
+    assert scaled["scale"] == 100 and scaled["accuracy"] == 73.0 and scaled["completeness"] == 100.0
+    assert scaled["words"][0]["accuracy"] == 90.0 and scaled["words"][0]["phones-accuracy"] == [100.0, 75.0]
+    assert scaled["words"][0]["start"] == plain["words"][0]["start"]  # times are not scores
+    assert transcriber.calls == 0  # --text given: nothing transcribed
+
+
+def test_report_on_0_100(transcriber, bear_path):
+    done = invoke(bear_path, "--text", BEAR_TEXT, "--scale", "100")
+    assert done.exit_code == 0, done.output
+    assert "accuracy 0-100" in done.stdout
+    we = next(line for line in done.stdout.splitlines() if line.strip().startswith("WE "))
+    assert we.split()[:6] == ["WE", "0.10-0.40", "s", "90", "100", "85"]  # no error: blank cell
+    assert "IY0 75" in we
+
+
+def test_ipa_in_json_and_report(transcriber, bear_path):
+    line = json_lines(invoke(bear_path, "--text", BEAR_TEXT, "--json", "--phones", "ipa").stdout)[0]
+    bear = line["words"][3]
+    assert bear["phones"] == ["B", "EH0", "R"] and bear["phones-ipa"] == ["b", "ɛ", "ɹ"]
+    assert bear["ipa"] == "bɛɹ" and bear["phones-heard-ipa"] == [None, None, None]
+    report = invoke(bear_path, "--text", BEAR_TEXT, "--phones", "ipa").stdout
+    assert "phones, IPA" in report and "/bɛɹ/" in report and "ɹ 2.0" in report and "EH0" not in report
+
+
+def test_unscripted_is_scored_against_its_transcript(transcriber, bear_path):
+    done = invoke(bear_path, "--json")
+    assert done.exit_code == 0, done.output
+    line = json_lines(done.stdout)[0]
+    assert line["reference"] == "transcribed" and line["text"] == BEAR_TEXT
+    assert "completeness" not in line and line["accuracy"] == 7.3
+    assert [w["text"] for w in line["words"]] == BEAR_TEXT.split()
+    report = invoke(bear_path).stdout
+    assert '(transcribed)  "WE CALL IT BEAR"' in report
+    assert transcriber.calls == 2
+
+
+def test_no_speech_is_a_clear_failure(transcriber, bear_path):
+    transcriber.text = None
+    done = invoke(bear_path, "--json")
+    assert done.exit_code == 1
+    assert "no speech found" in done.stderr and "Traceback" not in done.output
+
+
+def test_csv_one_row_per_word_to_a_file_and_to_stdout(transcriber, bear_path, tmp_path):
+    manifest = tmp_path / "m.csv"
+    with manifest.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerows([["audio", "text", "utt_id"], [bear_path, BEAR_TEXT, "bear"],
+                     ["missing.flac", "HELLO", "gone"], [bear_path, "", "free"]])  # fmt: skip
+    out = tmp_path / "scores.csv"
+    done = invoke("--manifest", str(manifest), "--out", str(out), "--phones", "ipa")
+    assert done.exit_code == 1  # one failed; the others are written
+    with out.open(newline="") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == columns(ipa=True)
+        rows = list(reader)
+    bear = [r for r in rows if r["utt_id"] == "bear"]
+    assert [r["word"] for r in bear] == BEAR_TEXT.split() and [r["word_index"] for r in bear] == list("0123")
+    first = bear[0]
+    assert first["sentence_accuracy"] == "7.3" and first["sentence_completeness"] == "10.0"
+    assert first["word_accuracy"] == "9.0" and first["start"] == "0.1" and first["end"] == "0.4"
+    assert first["error_type"] == "none" and first["phones"] == "W IY0"
+    assert first["phones_accuracy"] == "2.0 1.5"
+    assert first["phones_heard"] == "- -" and first["phones_ipa"] == "w i" and first["reference"] == "given"
+    (gone,) = [r for r in rows if r["utt_id"] == "gone"]
+    assert "not found" in gone["error"] and gone["word"] == ""
+    free = [r for r in rows if r["utt_id"] == "free"]
+    assert len(free) == 4 and {r["reference"] for r in free} == {"transcribed"}
+    assert {r["sentence_completeness"] for r in free} == {""}
+
+    done = invoke(bear_path, "--text", BEAR_TEXT, "--format", "csv", "--scale", "100")
+    assert done.exit_code == 0, done.output
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert len(rows) == 4 and rows[0]["scale"] == "100" and rows[0]["word_accuracy"] == "90.0"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scale", "50"], "--scale 50: choose 10"),
+        (["--phones", "xsampa"], "--phones 'xsampa'"),
+        (["--format", "xlsx"], "--format 'xlsx'"),
+        (["--text", "  "], "--text is empty"),
+        (["--format", "csv", "--json"], "CSV to stdout"),
+    ],
+)
+def test_bad_options_are_refused(transcriber, bear_path, args, message):
+    done = invoke(bear_path, *args)
+    assert done.exit_code != 0 and message in str(done.exception)
+
+
+def test_tables_are_whole_in_a_pipe(transcriber, bear_path):
+    """CliRunner's stdout is not a terminal: nothing is cut to 80 columns (rich's default there)."""
+    done = invoke(bear_path, "--text", "WE CALL IT BEAR UNDERSTANDABLY", "--phones", "ipa")
+    assert done.exit_code == 0, done.output
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) > 80 and "…" not in done.stdout
+    word = next(line for line in lines if line.strip().startswith("UNDERSTANDABLY"))
+    assert word.rstrip().endswith("i 2.0")  # the last phone of the longest row is there
+    assert "\x1b[" not in done.stdout  # and no colour codes
