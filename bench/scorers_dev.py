@@ -10,7 +10,9 @@ blends of the two at --weights (the LMM's share), and the shipped default's per-
 (`DEFAULT_LMM_SHARE`). Then the listening checks on --n-listen of
 them: scored against another recording's text, and cut after half their length.
 For an LMM trained on train-minus-dev25 (configs/cpu_listen.yaml), score it on the larger split:
-`--model runs/listen1/final --split dev25 --out bench/results/scorers_dev25_listen`.
+`--model runs/listen1/final --split dev25 --out bench/results/scorers_dev25_listen`. `--limit 250`
+picks a speaker-spread half of dev25 (to choose on), `--limit 250 --complement` the other half (to
+report on).
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ def main() -> None:
     p.add_argument("--split", default="dev", help="dev, or dev25 for a model trained on train-minus-dev25")
     p.add_argument("--n-listen", type=int, default=60)
     p.add_argument("--limit", type=int, default=None, help="a speaker-spread sample of N utterances")
+    p.add_argument(
+        "--complement",
+        action="store_true",
+        help="the utterances --limit leaves out: report on them what was chosen on the sample",
+    )
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--out", default="bench/results/scorers_dev")
     args = p.parse_args()
@@ -55,7 +62,11 @@ def main() -> None:
     if args.limit:
         from lmm_apa.eval.report import spread_sample
 
-        dev = spread_sample(dev, args.limit)
+        sample = spread_sample(dev, args.limit)
+        if args.complement:
+            chosen = {u.utt_id for u in sample}
+            sample = [u for u in dev if u.utt_id not in chosen]
+        dev = sample
     scorer = load_scorer(args.model)
     listener = scorer.listener
     preds: dict[str, dict] = {"lmm": {}, "lmm + heard": {}, "evidence": {}}
@@ -115,7 +126,15 @@ def main() -> None:
                         key = "cut_half.said_word_accuracy" if fw.end <= half else key
                         if key:
                             d.setdefault(key, []).append(w.accuracy)
-    listen_mean = {n: {k: round(float(np.mean(v)), 3) for k, v in d.items()} for n, d in listen.items()}
+    # a model whose blend leaves a granularity to the readout does not read those slots (None)
+    listen_mean = {
+        n: {
+            k: round(float(np.mean([x for x in v if x is not None])), 3)
+            for k, v in d.items()
+            if any(x is not None for x in v)
+        }
+        for n, d in listen.items()
+    }
 
     keys = [("sentence", a) for a in ("accuracy", "fluency", "prosodic", "total")]
     keys += [("word", a) for a in ("accuracy", "stress", "total")] + [("phone", "accuracy")]
@@ -131,6 +150,9 @@ def main() -> None:
         for g, a in keys:
             x = m[g][a]
             ci = x.get("pcc_ci")
+            if x.get("pcc") is None:  # slots this scorer does not read
+                cells.append("—")
+                continue
             cells.append(f"{x['pcc']:.3f} [{ci[0]:.2f},{ci[1]:.2f}]" if ci else f"{x['pcc']:.3f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "Listening checks (means):", "```", json.dumps(listen_mean, indent=2), "```"]

@@ -39,6 +39,11 @@ def main() -> None:
     info = json.loads((DEST / "lmm_apa_adapter.json").read_text())
     info["base"] = "default"
     info.setdefault("task", "multi")
+    # the Whisper-base bytes whose frames it was trained on (this machine's, where it was trained):
+    # every result's meta.whisper.as_trained compares the weights in use with it
+    from lmm_apa.models.provenance import whisper_weights
+
+    info.setdefault("whisper_sha256", whisper_weights().sha256)
     (DEST / "lmm_apa_adapter.json").write_text(json.dumps(info, indent=2))
     if not (DEST / "config.yaml").is_file():
         # `lmm-apa train` writes the resolved config next to a final adapter, and one level up for a

@@ -26,3 +26,16 @@ def corpus_dir() -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def official_whisper_dir(tmp_path_factory) -> Path:
+    """A folder laid out as a download of Systran/faster-whisper-base, its files links to the packaged
+    Whisper-base (the same bytes: the packaged model.bin has the official sha256)."""
+    from lmm_apa.models.parts import packaged_whisper_dir
+
+    packaged = packaged_whisper_dir()
+    folder = tmp_path_factory.mktemp("faster-whisper-base")
+    for name in ("config.json", "model.bin", "tokenizer.json", "vocabulary.txt"):
+        (folder / name).symlink_to(packaged / name)
+    return folder

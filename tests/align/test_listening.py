@@ -103,3 +103,34 @@ def test_noise_and_guessed_phones_give_flagged_words_not_errors(listener):
     marks = flagged(heard)
     assert sum(marks) >= 3
     assert heard.evidence.accuracy <= 5.0
+
+
+def test_segment_inputs_follow_the_alignment(listener, recordings):
+    """The forced-alignment slot inputs (variant b): each phone slot pools its own segment, a word
+    past a cut reads as unsaid, and the sentence slot pools all speech."""
+    from lmm_apa.align.slot_evidence import SEGMENT_EXTRAS, input_width, slot_inputs, slot_segments
+    from lmm_apa.tasks.answer import slots
+
+    ref, wave = recordings[0]
+    heard = listener.hear(wave[: len(wave) // 2], ref)
+    al, slot_list = heard.alignment, slots(ref, "multi")
+    seg = slot_segments(al, slot_list)
+    said_col = seg.shape[1] - len(SEGMENT_EXTRAS) + 1
+    for row, slot in zip(seg, slot_list, strict=True):
+        if slot.granularity == "sentence":
+            assert row[said_col] == 1.0
+            speech = sum(p.end - p.start for w in al.words for p in w.phones if p.start is not None)
+            assert row[said_col - 1] == pytest.approx(np.log(speech), abs=1e-4)
+        elif slot.granularity == "word":
+            assert row[said_col] == float(not al.words[slot.word].omitted)
+        else:
+            p = al.words[slot.word].phones[slot.phone]
+            if p.start is None:
+                assert not row.any() or row[said_col] == 0.0
+            else:
+                z = (p.frames - p.frames.mean()) / (p.frames.std() + 1e-5)
+                np.testing.assert_allclose(row[: len(z)], np.clip(z, -8, 8), atol=1e-4)
+    assert any(w.omitted for w in al.words)  # the cut is heard
+    for kind in ("gop", "segments", "gop+segments"):
+        x = slot_inputs(kind, listener.readout, al, slot_list)
+        assert x.shape == (len(slot_list), input_width(kind, listener.readout)) and np.isfinite(x).all()

@@ -184,3 +184,13 @@ def test_slot_values_cover_every_scale():
     for (granularity, aspect), meaning in SLOT_VALUES.items():
         lo, hi = SCALES[(granularity, aspect)]
         assert meaning["0"] == lo and meaning["X"] == hi
+
+
+def test_slot_kinds_read_from_the_text_match_the_skeleton(train_utts):
+    from lmm_apa.tasks.answer import SLOT_KINDS, TASKS, serialize, slot_kinds, slots
+
+    assert len(SLOT_KINDS) == 9
+    for utt in train_utts[:200]:
+        for task in TASKS:
+            expected = [(s.granularity, s.aspect) for s in slots(utt, task)]
+            assert slot_kinds(serialize(utt, task), task) == expected

@@ -177,3 +177,41 @@ def test_rejected_for_every_train_utterance(train_utts):
         for task in ("multi",):
             (rejected,) = rejected_answers(utt, task, n=1, seed=0)
             assert rejected != serialize(utt, task)
+
+
+def test_swapped_rejected_answers_keep_the_values_and_break_the_order(train_utts):
+    from collections import Counter
+
+    from lmm_apa.tasks.answer import serialize, slot_kinds
+    from lmm_apa.tasks.pairs import rejected_answers
+
+    def values(text, task):
+        kinds = slot_kinds(text, task)
+        slots = [ch for k, ch in enumerate(text) if k and text[k - 1] in ":/=" and ch in "0123456789X"]
+        return kinds, slots
+
+    swapped = 0
+    for utt in train_utts[:40]:
+        for task in ("multi", "word", "phone"):
+            chosen = serialize(utt, task)
+            kinds, gold = values(chosen, task)
+            for r in rejected_answers(utt, task, n=3, seed=0, kind="swap"):
+                _, got = values(r, task)
+                changed = [i for i, (a, b) in enumerate(zip(gold, got, strict=True)) if a != b]
+                if Counter(got) != Counter(gold):  # no two scores differed: a perturbed answer
+                    continue
+                assert changed and {kinds[i][0] for i in changed} <= {"word", "phone"}
+                assert all(got[i] != gold[i] for i in changed) and r != chosen
+                swapped += 1
+    assert swapped > 200  # nearly every answer of 40 utterances x 3 tasks x 3 is a swap
+    with pytest.raises(ValueError, match="unknown rejected answer kind"):
+        rejected_answers(train_utts[0], "multi", kind="nope")
+
+
+def test_rejected_kind_is_checked_in_the_config():
+    from lmm_apa.train.config import ConfigError, load_config
+
+    assert load_config(None).data.rejected_kind == "perturb"
+    assert load_config(None, ["data.rejected_kind=swap"]).data.rejected_kind == "swap"
+    with pytest.raises(ConfigError, match="rejected_kind"):
+        load_config(None, ["data.rejected_kind=shuffle"])

@@ -6,6 +6,18 @@ vector: the evidence readout's standardised input row for its phone, its word or
 word and sentence levels the readout's own predictions below them), zero-padded to a common width,
 with the slot's granularity one-hot at the end. A projector in the LMM (`AudioLMM`) maps it into
 the embedding at the position whose logits predict the slot.
+
+What a slot reads is its *kind* (the issue's input variants, `EVIDENCE_KINDS`):
+
+- ``gop``: the recogniser's judgement, as above (variant c);
+- ``segments``: only where the slot's sound is, the Whisper-base frames pooled over its aligned
+  segment (its phone's, its word's, or all speech for the sentence) with the segment's duration and
+  whether it was said (variant b: the forced-alignment inputs, with no phone recogniser's judgement);
+- ``gop+segments``: both (variant d).
+
+Comparing ``segments`` with ``gop`` asks the seed's question: does the phone level fail because the
+LMM cannot find the phone in the audio (segmentation), or because it cannot judge what it finds
+(representation)?
 """
 
 from __future__ import annotations
@@ -17,6 +29,9 @@ from lmm_apa.align.readout import EvidenceReadout, _phone_rows, _sentence_row, _
 from lmm_apa.tasks.answer import Slot
 
 GRANULARITIES = ("sentence", "word", "phone")
+EVIDENCE_KINDS = ("gop", "segments", "gop+segments")
+WHISPER_BASE_D = 512  # the aligner always reads Whisper-base frames, whatever the LMM's encoder
+SEGMENT_EXTRAS = ("log_duration", "said")  # after the pooled frames of a ``segments`` row
 
 
 def evidence_width(readout: EvidenceReadout) -> int:
@@ -47,3 +62,73 @@ def slot_evidence(readout: EvidenceReadout, al: Alignment, slot_list: list[Slot]
         out[i, width - len(GRANULARITIES) + GRANULARITIES.index(slot.granularity)] = 1.0
     # standardised values of a rare feature can be large; keep the projector's input bounded
     return np.clip(out, -8.0, 8.0)
+
+
+def _pooled(phones: list, frames_dim: int) -> np.ndarray:
+    """(frames_dim + 2,): the frames of ``phones``' segments pooled by duration, the log of their
+    total duration in seconds, and whether any was said; standardised per row (LayerNorm without
+    weights: Whisper's few large channels would otherwise drown the rest)."""
+    said = [p for p in phones if p.start is not None and p.end is not None and p.end > p.start]
+    out = np.zeros(frames_dim + len(SEGMENT_EXTRAS), dtype=np.float32)
+    if not said:
+        out[frames_dim] = np.log(0.01)
+        return out
+    dur = np.array([p.end - p.start for p in said])
+    pooled = (np.stack([p.frames for p in said]) * dur[:, None]).sum(axis=0) / dur.sum()
+    out[:frames_dim] = (pooled - pooled.mean()) / (pooled.std() + 1e-5)
+    out[frames_dim] = np.log(dur.sum())
+    out[frames_dim + 1] = 1.0
+    return out
+
+
+def segment_width(frames_dim: int) -> int:
+    return frames_dim + len(SEGMENT_EXTRAS)
+
+
+def slot_segments(al: Alignment, slot_list: list[Slot]) -> np.ndarray:
+    """(len(slot_list), segment_width) float32: each slot's aligned audio, in slot order."""
+    frames_dim = _frames_dim(al)
+    every = [p for w in al.words for p in w.phones]
+    out = np.zeros((len(slot_list), segment_width(frames_dim)), dtype=np.float32)
+    for i, slot in enumerate(slot_list):
+        if slot.granularity == "sentence":
+            phones = every
+        elif slot.granularity == "word":
+            phones = al.words[slot.word].phones
+        else:
+            phones = [al.words[slot.word].phones[slot.phone]]
+        out[i] = _pooled(phones, frames_dim)
+    return np.clip(out, -8.0, 8.0)
+
+
+def _frames_dim(al: Alignment) -> int:
+    for w in al.words:
+        for p in w.phones:
+            return int(p.frames.shape[0])
+    raise ValueError("an alignment without phones has no slots to read")
+
+
+def input_width(kind: str, readout: EvidenceReadout, frames_dim: int = WHISPER_BASE_D) -> int:
+    """Width of every slot's vector of ``kind`` (``frames_dim``: the aligner's encoder frames')."""
+    if kind == "gop":
+        return evidence_width(readout)
+    if kind == "segments":
+        return segment_width(frames_dim) + len(GRANULARITIES)
+    if kind == "gop+segments":
+        return evidence_width(readout) + segment_width(frames_dim)
+    raise ValueError(f"evidence kind must be one of {EVIDENCE_KINDS}, got {kind!r}")
+
+
+def slot_inputs(kind: str, readout: EvidenceReadout, al: Alignment, slot_list: list[Slot]) -> np.ndarray:
+    """(len(slot_list), input_width(kind, ...)) float32: what each slot reads, for ``kind``."""
+    if kind == "gop":
+        return slot_evidence(readout, al, slot_list)
+    segments = slot_segments(al, slot_list)
+    if kind == "segments":
+        onehot = np.zeros((len(slot_list), len(GRANULARITIES)), dtype=np.float32)
+        for i, slot in enumerate(slot_list):
+            onehot[i, GRANULARITIES.index(slot.granularity)] = 1.0
+        return np.concatenate([segments, onehot], axis=1)
+    if kind == "gop+segments":
+        return np.concatenate([slot_evidence(readout, al, slot_list), segments], axis=1)
+    raise ValueError(f"evidence kind must be one of {EVIDENCE_KINDS}, got {kind!r}")

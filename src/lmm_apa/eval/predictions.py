@@ -25,13 +25,20 @@ from lmm_apa.data.records import SENTENCE_ASPECTS, WORD_ASPECTS, Utterance, Word
 from lmm_apa.errors import DataError
 
 
-def write_predictions(utts: Iterable[Utterance], path: str | Path) -> Path:
-    """Write one ``to_corpus_dict()`` line per utterance; creates the parent folder."""
+def write_predictions(
+    utts: Iterable[Utterance], path: str | Path, meta: dict[str, Any] | None = None
+) -> Path:
+    """Write one ``to_corpus_dict()`` line per utterance; creates the parent folder.
+
+    ``meta`` (what scored them: the model, whose Whisper-base weights) is added to every line as
+    ``"meta"``, as `lmm-apa score --json` writes it; reading ignores it.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    extra = {"meta": meta} if meta is not None else {}
     with path.open("w", encoding="utf-8") as f:
         for utt in utts:
-            f.write(json.dumps(utt.to_corpus_dict(), ensure_ascii=False) + "\n")
+            f.write(json.dumps({**utt.to_corpus_dict(), **extra}, ensure_ascii=False) + "\n")
     return path
 
 

@@ -29,10 +29,11 @@ MODES = ("onepass", "twopass", "generate")
 # 8 a pass scored 2.23 recordings/s, 4 2.02, 1 1.88 (`bench/speed.py`; more on a GPU).
 DEFAULT_BATCH_SIZE = 8
 # The shipped LMM's share of its scores when blended with the aligner's evidence readout, per
-# granularity. Measured on dev (bench/scorers_dev.py, bench/results/scorers_dev.md), where neither
-# was trained: the evidence alone beats the LMM at the word and phone levels by 0.3 PCC, and a
-# quarter of the LMM lifts every sentence aspect by about 0.01 over the evidence alone.
-DEFAULT_LMM_SHARE: dict[str, float] = {"sentence": 0.25, "word": 0.0, "phone": 0.0}
+# granularity. The LMM reads the same evidence at every slot (configs/cpu_listen.yaml) and comes
+# within 0.02-0.06 PCC of the readout alone; a quarter of it lifts every aspect but stress by
+# 0.005-0.01 and stress by 0.05 (bench/scorers_dev.py on a speaker-spread half of dev25, chosen
+# there; bench/results/scorers_dev25_listen1.md; reported on the other half).
+DEFAULT_LMM_SHARE: dict[str, float] = {"sentence": 0.25, "word": 0.25, "phone": 0.25}
 DEFAULT_ADAPTER = Path(__file__).resolve().parents[1] / "weights" / "default"
 ADAPTER_JSON = "lmm_apa_adapter.json"
 
@@ -217,10 +218,11 @@ class Scorer:
                 raise ModelError(
                     f"--model {self.name!r} reads the aligner's evidence: score with listening on"
                 )
-            from lmm_apa.align.slot_evidence import slot_evidence
+            from lmm_apa.align.slot_evidence import slot_inputs
             from lmm_apa.tasks.answer import slots
 
-            evidence = slot_evidence(self.listener.readout, heard.alignment, slots(reference, self.task))
+            kind = self.lmm.evidence_kind
+            evidence = slot_inputs(kind, self.listener.readout, heard.alignment, slots(reference, self.task))
         return feats, evidence
 
     def assess_text(self, audio: Any, text: str, utt_id: str = "input") -> ScoreResult:

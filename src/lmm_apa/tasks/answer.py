@@ -243,6 +243,35 @@ def slot_token_positions(text: str, tokenizer: Any) -> list[int]:
     return positions
 
 
+# Every (granularity, aspect) a slot can score, in a fixed order: a slot's kind as a small integer.
+SLOT_KINDS: tuple[tuple[str, str], ...] = tuple((g, a) for g in TASK_LEVELS["multi"] for a in ASPECTS[g])
+
+
+def slot_kinds(text: str, task: str) -> list[tuple[str, str]]:
+    """The (granularity, aspect) of each slot of an answer ``text``, in slot order, from the text alone.
+
+    The slots are found as ``slot_token_positions`` finds them (a symbol right after a mark). The
+    first line is the sentence line when the task has one (``skeleton`` puts it first); on a word
+    line the slots after ``:`` and ``/`` are the word aspects in order, one after ``=`` a phone.
+    Needs no reference, so JSONL examples get their kinds too.
+    """
+    has_sentence = "sentence" in TASK_LEVELS[check_task(task)]
+    kinds: list[tuple[str, str]] = []
+    for n, line in enumerate(text.split("\n")):
+        in_line = 0
+        for k, ch in enumerate(line):
+            if ch not in SLOT_SYMBOLS or k == 0 or line[k - 1] not in SLOT_MARKS:
+                continue
+            if n == 0 and has_sentence:
+                kinds.append(("sentence", ASPECTS["sentence"][min(in_line, len(ASPECTS["sentence"]) - 1)]))
+            elif line[k - 1] == "=":
+                kinds.append(("phone", "accuracy"))
+            else:
+                kinds.append(("word", ASPECTS["word"][min(in_line, len(ASPECTS["word"]) - 1)]))
+            in_line += 1
+    return kinds
+
+
 def token_layout(utt: Utterance, task: str, tokenizer: Any, filler: str = "0") -> TokenLayout:
     """Token ids of the answer skeleton, slot positions computed from the pieces alone.
 

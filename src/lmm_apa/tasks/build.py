@@ -33,11 +33,14 @@ def load_split(data_dir: str | Path, split: str, dev_fraction: float = 0.1, seed
     return splits.load_split(data_dir, split, dev_fraction=dev_fraction, seed=seed)
 
 
-def make_record(utt: Utterance, task: str, n_rejected: int = 1, seed: int = 0) -> dict[str, Any]:
-    """One training example; raises DataError when ``utt`` lacks a score the task needs."""
+def make_record(
+    utt: Utterance, task: str, n_rejected: int = 1, seed: int = 0, rejected_kind: str = "perturb"
+) -> dict[str, Any]:
+    """One training example; raises DataError when ``utt`` lacks a score the task needs.
+    ``rejected_kind``: how the rejected answers are made (`pairs.rejected_answers`' ``kind``)."""
     try:
         chosen = serialize(utt, task)
-        rejected = rejected_answers(utt, task, n=n_rejected, seed=seed)
+        rejected = rejected_answers(utt, task, n=n_rejected, seed=seed, kind=rejected_kind)
     except ValueError as e:
         raise DataError(f"cannot build a {task} example: {e}") from e
     return {

@@ -34,6 +34,13 @@ times the score for phone accuracy (so one unit is 0.2 there). Rules for one rej
 
 ``round`` is half-up. Seeded per (seed, utterance, task), so a build is reproducible and
 ``rejected_answers(..., n)`` gives up to n distinct answers, all different from the chosen one.
+
+**Swapped answers** (``kind="swap"``, ``data.rejected_kind``): a rejected answer that keeps every
+score value but puts two in the wrong order: two words of different accuracy trade their
+accuracy, stress and total, or two phones of different accuracy trade theirs (word or phone level
+drawn half and half where both can). Nothing else moves. Such a pair teaches order, what SCC
+measures, and not level; an utterance with no two different scores of one kind gets a perturbed
+answer instead.
 """
 
 from __future__ import annotations
@@ -213,18 +220,51 @@ def _cascade(
         _move(units, changes, TOTAL, direction * step, "cascade")
 
 
-def rejected_answers(utt: Utterance, task: str, n: int = 1, seed: int = 0) -> list[str]:
+REJECTED_KINDS: tuple[str, ...] = ("perturb", "swap")
+
+
+def swap(utt: Utterance, task: str, rng: random.Random) -> dict[Slot, int] | None:
+    """Every slot's units with two words' (or two phones') scores traded; None if no two differ."""
+    levels = TASK_LEVELS[check_task(task)]
+    units = all_units(utt, task)
+    groups: dict[str, list[list[Slot]]] = {}
+    if "word" in levels:
+        groups["word"] = [
+            [Slot("word", a, wi) for a in ("accuracy", "stress", "total")] for wi in range(len(utt.words))
+        ]
+    if "phone" in levels:
+        phones = [(wi, pi) for wi, word in enumerate(utt.words) for pi in range(len(word.phones))]
+        groups["phone"] = [[Slot("phone", "accuracy", wi, pi)] for wi, pi in phones]
+    usable = [g for g, items in groups.items() if len({units[i[0]] for i in items}) > 1]
+    if not usable:
+        return None
+    items = groups[rng.choice(usable)]
+    first = rng.choice(items)
+    second = rng.choice([i for i in items if units[i[0]] != units[first[0]]])
+    for a, b in zip(first, second, strict=True):
+        units[a], units[b] = units[b], units[a]
+    return units
+
+
+def rejected_answers(
+    utt: Utterance, task: str, n: int = 1, seed: int = 0, kind: str = "perturb"
+) -> list[str]:
     """``n`` rejected answers for ``utt``: distinct from the chosen one and, where the utterance
-    allows that many, from each other (else the last is repeated)."""
+    allows that many, from each other (else the last is repeated). ``kind``: ``perturb`` (the rules
+    above) or ``swap`` (two scores in the wrong order; perturbed where nothing can be swapped)."""
     check_task(task)
-    rng = random.Random(f"{seed}:{utt.utt_id}:{task}")
+    if kind not in REJECTED_KINDS:
+        raise ValueError(f"unknown rejected answer kind {kind!r}: expected one of {REJECTED_KINDS}")
+    # perturb keeps its old seed string, so the answers it gave before are the answers it gives now
+    rng = random.Random(f"{seed}:{utt.utt_id}:{task}" + ("" if kind == "perturb" else f":{kind}"))
     pieces = skeleton(utt, task)
     seen = {serialize(utt, task)}
     out: list[str] = []
     for _ in range(20 * n + 20):
         if len(out) == n:
             break
-        answer = render(pieces, perturb(utt, task, rng).units)
+        swapped = swap(utt, task, rng) if kind == "swap" else None
+        answer = render(pieces, swapped if swapped is not None else perturb(utt, task, rng).units)
         if answer not in seen:
             seen.add(answer)
             out.append(answer)

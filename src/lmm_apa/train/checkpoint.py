@@ -69,18 +69,26 @@ def save_checkpoint(
     state: dict[str, Any],
     config: RunConfig,
     keep_last: int = 2,
+    trainable: dict[str, torch.Tensor] | None = None,
+    optimizer_state: dict[str, Any] | None = None,
 ) -> Path:
-    """Write checkpoint ``step`` and delete all but the newest ``keep_last``; returns its folder."""
+    """Write checkpoint ``step`` and delete all but the newest ``keep_last``; returns its folder.
+
+    ``trainable`` / ``optimizer_state``: the full weights and optimizer state when the modules and
+    the optimizer hold shards of them (FSDP: `sharded.gather`); else read from ``lmm`` and ``optimizer``.
+    """
     final = checkpoints_dir(output_dir) / f"step-{step:07d}"
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    lmm.save_adapter(tmp / "adapter", task=config.data.task, answer_inputs=config.data.answer_inputs)
+    lmm.save_adapter(
+        tmp / "adapter", task=config.data.task, answer_inputs=config.data.answer_inputs, trainable=trainable
+    )
     torch.save(
         {
             "step": step,
-            "trainable": trainable_state(lmm.model),
-            "optimizer": optimizer.state_dict(),
+            "trainable": trainable if trainable is not None else trainable_state(lmm.model),
+            "optimizer": optimizer_state if optimizer_state is not None else optimizer.state_dict(),
             "rng": rng_state(),
             **state,
         },

@@ -35,6 +35,8 @@ class Batch:
     # data.evidence: per input row and slot, the aligner's evidence (B, K, W) and which slots are real
     evidence: torch.Tensor | None = None
     evidence_mask: torch.Tensor | None = None
+    # Shared inputs: each input row's slot kinds (B, K), `answer.SLOT_KINDS` indices, -1 at padding
+    slot_kinds: torch.Tensor | None = None
 
     @property
     def evidence_inputs(self):
@@ -56,6 +58,7 @@ class Batch:
             move(self.label_source),
             move(self.evidence),
             move(self.evidence_mask),
+            move(self.slot_kinds),
         )
 
 
@@ -108,6 +111,7 @@ def collate_slots(
     input_ids = torch.full((len(examples), length), pad_id, dtype=torch.long)
     attention_mask = torch.zeros((len(examples), length), dtype=torch.long)
     positions = torch.zeros((len(examples), k), dtype=torch.long)
+    kinds = torch.full((len(examples), k), -1, dtype=torch.long)
     label_rows: list[torch.Tensor] = []
     source: list[int] = []
     owner: list[int] = []
@@ -123,6 +127,8 @@ def collate_slots(
         attention_mask[b, :n] = 1
         # The token at position p is predicted by the logits at p - 1.
         positions[b, : len(e.slot_positions)] = torch.tensor(e.slot_positions) + len(e.prompt_ids) - 1
+        if getattr(e, "slot_kinds", None) is not None:
+            kinds[b, : len(e.slot_kinds)] = torch.tensor(e.slot_kinds, dtype=torch.long)
         label_rows.append(label_row(e.chosen_ids, e.slot_positions))
         source.append(b)
     if with_rejected:
@@ -150,4 +156,5 @@ def collate_slots(
         torch.tensor(source, dtype=torch.long),
         evidence,
         mask,
+        kinds,
     )

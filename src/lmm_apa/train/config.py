@@ -19,6 +19,7 @@ from lmm_apa.errors import LmmApaError
 
 TASKS: tuple[str, ...] = ("multi", "sentence", "word", "phone")
 ANSWER_INPUTS: tuple[str, ...] = ("teacher", "filler")
+EVIDENCE_KINDS: tuple[str, ...] = ("gop", "segments", "gop+segments")  # = align.slot_evidence's
 
 
 class ConfigError(LmmApaError):
@@ -77,6 +78,12 @@ class DataConfig:
     rejected_seed: int = _f(
         0, "seed of the simulated rejected answers (as `data build --seed`)", "reproducible negatives"
     )
+    rejected_kind: str = _f(
+        "perturb",
+        "how the corpus' rejected answers are made (lmm_apa.tasks.pairs): perturb (scores moved) | "
+        "swap (two words' or phones' scores in the wrong order); unsaid copies keep theirs",
+        "perturb: the paper's simulated errors",
+    )
     dev_fraction: float = _f(0.1, "speaker-disjoint dev share of train", "model selection off the test split")
     split_seed: int = _f(0, "seed of the train/dev speaker split", "one fixed split across runs")
     limit: int | None = _f(None, "use only the first N train utterances (smoke runs)", "all of them")
@@ -100,11 +107,13 @@ class DataConfig:
         "folder of cached frozen-encoder features; None: <cache_dir>/features/<backbone>",
         "the encoder is frozen, so its output is computed once per utterance",
     )
-    evidence: bool = _f(
-        False,
-        "feed the aligner's per-slot evidence (lmm_apa.align.slot_evidence) through an evidence "
-        "projector at each score slot; needs answer_inputs: filler and the corpus (not a JSONL)",
-        "off: the paper's inputs (audio tokens and text only)",
+    evidence: bool | str = _f(
+        "none",
+        "what each score slot reads from the aligner through an evidence projector "
+        "(lmm_apa.align.slot_evidence): none | gop (the recogniser's per-phone/word evidence; true "
+        "means gop) | segments (the slot's aligned audio frames pooled, its duration) | gop+segments; "
+        "needs answer_inputs: filler and the corpus (not a JSONL)",
+        "none: the paper's inputs (audio tokens and text only)",
     )
     unsaid_rate: float = _f(
         0.0,
@@ -116,7 +125,11 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ConfigError(f"data.task must be one of {TASKS}, got {self.task!r}")
-        if self.evidence and self.answer_inputs != "filler":
+        if isinstance(self.evidence, bool):  # `evidence: true` predates the kinds
+            self.evidence = "gop" if self.evidence else "none"
+        if self.evidence not in ("none", *EVIDENCE_KINDS):
+            raise ConfigError(f"data.evidence must be none or one of {EVIDENCE_KINDS}, got {self.evidence!r}")
+        if self.evidence != "none" and self.answer_inputs != "filler":
             raise ConfigError("data.evidence needs data.answer_inputs: filler (it is read at the slots)")
         if not 0.0 <= self.unsaid_rate <= 1.0:
             raise ConfigError(f"data.unsaid_rate must be in [0, 1], got {self.unsaid_rate}")
@@ -124,6 +137,8 @@ class DataConfig:
             raise ConfigError(
                 f"data.answer_inputs must be one of {ANSWER_INPUTS}, got {self.answer_inputs!r}"
             )
+        if self.rejected_kind not in ("perturb", "swap"):  # = tasks.pairs.REJECTED_KINDS
+            raise ConfigError(f"data.rejected_kind must be perturb or swap, got {self.rejected_kind!r}")
         if self.n_rejected < 1:
             raise ConfigError(f"data.n_rejected must be >= 1, got {self.n_rejected}")
         if not 0.0 <= self.dev_fraction < 1.0:
@@ -143,6 +158,17 @@ class TrainConfig:
         1.0, "lambda: weight of the CE (NLL of the chosen answer) term", "the paper's setting"
     )
     label_smoothing: float = _f(0.0, "conservative SimPO label smoothing", "off, as SimPO and TRL")
+    rank_weight: float = _f(
+        0.0,
+        "weight of a pairwise ranking term over the slots' expected scores (lmm_apa.train.rank: "
+        "same-kind slots of a micro-batch whose gold differs); needs data.answer_inputs: filler",
+        "off: the paper's objective. SCC, which it targets, was the paper's second open question",
+    )
+    rank_scale: float = _f(
+        1.0,
+        "RankNet's sigma: a pair's ranking loss is softplus(-rank_scale * (s_hi - s_lo)), s in slot units",
+        "1 per unit: a pair in the right order by 3 units costs 0.05, in the wrong order by 3, 3.05",
+    )
     lr: float = _f(1e-4, "peak learning rate", "the paper's setting")
     lr_schedule: str = _f("cosine", "decay after warm-up: cosine | linear | constant", "cosine to 0, as TRL")
     warmup_ratio: float = _f(0.1, "share of steps spent warming up linearly", "the paper's setting")
@@ -180,6 +206,10 @@ class TrainConfig:
             raise ConfigError(f"train.lr_schedule must be cosine|linear|constant, got {self.lr_schedule!r}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ConfigError(f"train.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.rank_weight < 0:
+            raise ConfigError(f"train.rank_weight must be >= 0, got {self.rank_weight}")
+        if self.rank_scale <= 0:
+            raise ConfigError(f"train.rank_scale must be > 0, got {self.rank_scale}")
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"train.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         for name in ("batch_size", "grad_accum", "log_every", "save_every", "keep_last"):
@@ -196,6 +226,10 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        if self.train.rank_weight > 0 and self.data.answer_inputs != "filler":
+            raise ConfigError("train.rank_weight needs data.answer_inputs: filler (it reads the slot logits)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -35,6 +35,9 @@ class Example:
     slot_positions: list[int] | None = None
     # data.evidence: the aligner's evidence per slot (slot order), a cached (n_slots, W) tensor
     evidence_path: Path | None = None
+    # filler examples: each slot's kind as an index of `answer.SLOT_KINDS` (train.rank_weight pairs
+    # slots of one kind)
+    slot_kinds: list[int] | None = None
 
 
 @dataclass
@@ -86,26 +89,37 @@ def cached_features(
     ``audio_end`` (seconds) cuts the recording first (an unsaid-text example, `lmm_apa.tasks.unsaid`,
     whose utt_id differs from its source's, so the two never share a cache entry).
     """
-    from lmm_apa.data.audio import SAMPLE_RATE, load_audio
-
-    path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', utt_id)}.pt"
+    path = _entry(folder, utt_id)
     if path.is_file():
         cached = torch.load(path, map_location="cpu")
         # A different encoder width means a stale cache (e.g. another backbone under the same name).
         if cached.ndim == 2 and cached.shape[1] == lmm.d_audio:
             return path, int(cached.shape[0])
-    wave = load_audio(audio)
-    if audio_end is not None:
-        wave = wave[: max(1, int(audio_end * SAMPLE_RATE))]
     with torch.no_grad():
-        feats = lmm.encode_audio(wave).detach().cpu()
-    folder.mkdir(parents=True, exist_ok=True)
+        feats = lmm.encode_audio(_source_wave(audio, audio_end)).detach().cpu()
+    _save_entry(feats, path)
+    return path, int(feats.shape[0])
+
+
+def _entry(folder: Path, utt_id: str) -> Path:
+    return folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', utt_id)}.pt"
+
+
+def _source_wave(audio: str, audio_end: float | None) -> Any:
+    """The recording as a training example hears it: cut at ``audio_end`` seconds if given."""
+    from lmm_apa.data.audio import SAMPLE_RATE, load_audio
+
+    wave = load_audio(audio)
+    return wave if audio_end is None else wave[: max(1, int(audio_end * SAMPLE_RATE))]
+
+
+def _save_entry(tensor: torch.Tensor, path: Path) -> None:
     # Write under a name of this process, then rename: a killed run never leaves a half-written
     # entry, and two runs sharing the cache never write into the same file.
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    torch.save(feats, tmp)
+    torch.save(tensor, tmp)
     tmp.replace(path)
-    return path, int(feats.shape[0])
 
 
 def load_features(path: Path) -> torch.Tensor:
@@ -128,7 +142,7 @@ def corpus_sources(cfg: RunConfig) -> tuple[list[Source], list[Source]]:
 
     def source(u: Any) -> Source:
         # The same record `lmm-apa data build` writes, so both routes train on identical texts.
-        row = make_record(u, d.task, d.n_rejected, d.rejected_seed)
+        row = make_record(u, d.task, d.n_rejected, d.rejected_seed, d.rejected_kind)
         return _source(row, u.unlabelled())
 
     train_sources = [source(u) for u in train]
@@ -177,28 +191,22 @@ def jsonl_sources(path: str | Path, task: str, n_rejected: int, limit: int | Non
     return out
 
 
-def cached_evidence(listener: Any, s: Source, task: str, folder: Path) -> Path:
-    """The aligner's per-slot evidence of one source, computed once and kept at ``folder/<utt_id>.pt``."""
-    from lmm_apa.align.slot_evidence import slot_evidence
-    from lmm_apa.data.audio import SAMPLE_RATE, load_audio
+def cached_evidence(listener: Any, s: Source, task: str, folder: Path, kind: str = "gop") -> Path:
+    """The aligner's per-slot inputs of ``kind`` for one source, computed once and kept at
+    ``folder/<utt_id>.pt``."""
+    from lmm_apa.align.slot_evidence import slot_inputs
     from lmm_apa.tasks.answer import slots
 
     if s.reference is None:
         raise DataError(
             f"{s.utt_id}: data.evidence needs the corpus as the source (data.corpus_dir), not a JSONL"
         )
-    path = folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', s.utt_id)}.pt"
+    path = _entry(folder, s.utt_id)
     if path.is_file():
         return path
-    wave = load_audio(s.audio)
-    if s.audio_end is not None:
-        wave = wave[: max(1, int(s.audio_end * SAMPLE_RATE))]
-    heard = listener.hear(wave, s.reference)
-    ev = torch.as_tensor(slot_evidence(listener.readout, heard.alignment, slots(s.reference, task)))
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    torch.save(ev, tmp)
-    tmp.replace(path)
+    heard = listener.hear(_source_wave(s.audio, s.audio_end), s.reference)
+    ev = torch.as_tensor(slot_inputs(kind, listener.readout, heard.alignment, slots(s.reference, task)))
+    _save_entry(ev, path)
     return path
 
 
@@ -215,7 +223,7 @@ def build_examples(
     need_rejected = cfg.train.loss_type != "ce"
     examples = []
     listener = None
-    if d.evidence:
+    if d.evidence != "none":
         from lmm_apa.align.frontend import Listener
 
         listener = Listener()
@@ -242,8 +250,13 @@ def build_examples(
         example = Example(s.utt_id, feats_path, prompt, answers[0], answers[1:])
         if d.answer_inputs == "filler":
             example = with_filler(example, s, lmm.tokenizer)
+            example.slot_kinds = slot_kind_ids(s.chosen, d.task)[: len(example.slot_positions)]
         if listener is not None:
-            example.evidence_path = cached_evidence(listener, s, d.task, folder / "evidence")
+            # "evidence" holds the gop kind (the first there was); each other kind its own folder
+            sub = "evidence" if d.evidence == "gop" else f"evidence-{d.evidence.replace('+', '-')}"
+            if d.task != "multi":  # the cache is per utterance, and each task has its own slots
+                sub += f"-{d.task}"
+            example.evidence_path = cached_evidence(listener, s, d.task, folder / sub, d.evidence)
         examples.append(example)
     stats.kept = len(examples)
     return examples, stats
@@ -275,6 +288,13 @@ def with_filler(example: Example, source: Source, tokenizer: Any) -> Example:
             )
     example.input_answer_ids, example.slot_positions = inputs, positions
     return example
+
+
+def slot_kind_ids(answer: str, task: str) -> list[int]:
+    """Each slot's kind in ``answer`` as an index of `lmm_apa.tasks.answer.SLOT_KINDS`."""
+    from lmm_apa.tasks.answer import SLOT_KINDS, slot_kinds
+
+    return [SLOT_KINDS.index(k) for k in slot_kinds(answer, task)]
 
 
 def build_datasets(

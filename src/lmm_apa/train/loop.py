@@ -3,8 +3,11 @@
 Each optimizer step: set lr -> maybe evaluate on dev and checkpoint -> forward/backward over
 ``grad_accum`` micro-batches -> clip -> step -> log. ``accelerate`` owns the device and the
 distributed setup, so ``accelerate launch`` runs DDP from its own config with no change here; on one
-CPU it is a no-op. The data order is a pure function of (seed, epoch), so a resumed run sees the
-same micro-batches an uninterrupted one would.
+CPU it is a no-op. Under several processes (`torchrun` or `accelerate launch`, CPUs with gloo
+included: `lmm_apa.distributed`) each takes its own micro-batches of a step, so a step is the same
+global batch whatever the number of processes; only the main process logs and saves. FSDP, when
+the launcher's config asks for it, is wrapped by `train.sharded`. The data order is a pure
+function of (seed, epoch), so a resumed run sees the same micro-batches an uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ import dataclasses
 import functools
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ from lmm_apa.train.config import RunConfig
 from lmm_apa.train.data import Example, build_datasets, load_features
 from lmm_apa.train.log import MetricLogger
 from lmm_apa.train.losses import objective, slot_logps, training_loss
+from lmm_apa.train.parallel import WrappedForward, check_supported, gather_in_order
+from lmm_apa.train.rank import rank_term
 
 
 @dataclass
@@ -49,12 +53,13 @@ def build_model(cfg: RunConfig) -> Any:
     lmm = load_backbone(m.backbone, adapter=m.adapter_init, dtype=dtype, trainable=True)
     if m.adapter_init is None:
         lmm.add_lora(LoraSettings(rank=m.lora_rank, alpha=m.lora_alpha, dropout=m.lora_dropout))
-        if cfg.data.evidence:
+        if cfg.data.evidence != "none":
             from lmm_apa.align.head import DEFAULT_HEAD
             from lmm_apa.align.readout import EvidenceReadout
-            from lmm_apa.align.slot_evidence import evidence_width
+            from lmm_apa.align.slot_evidence import input_width
 
-            lmm.add_evidence_projector(evidence_width(EvidenceReadout.load(DEFAULT_HEAD)))
+            width = input_width(cfg.data.evidence, EvidenceReadout.load(DEFAULT_HEAD))
+            lmm.add_evidence_projector(width, kind=cfg.data.evidence)
     return lmm
 
 
@@ -83,10 +88,15 @@ def forward_loss(lmm: Any, batch: Batch, cfg: RunConfig) -> tuple[torch.Tensor, 
             batch.input_ids, batch.attention_mask, batch.audio_feats, batch.positions, batch.evidence_inputs
         )
         logps, mask = slot_logps(logits[batch.label_source], batch.labels)
-        return objective(
+        loss, metrics = objective(
             logps, mask, batch.n_chosen, batch.rejected_owner,
             t.loss_type, t.beta, t.gamma, t.ce_weight, t.label_smoothing,
         )  # fmt: skip
+        if t.rank_weight > 0:  # order of the expected scores, what SCC measures (train/rank.py)
+            rank, rank_metrics = rank_term(logits, batch, lmm.tokenizer, t.rank_scale)
+            loss = loss + t.rank_weight * rank
+            metrics |= {**rank_metrics, "loss": loss.item()}
+        return loss, metrics
     logits = lmm.forward(batch.input_ids, batch.attention_mask, batch.audio_feats)
     return training_loss(
         logits, batch.labels, batch.n_chosen, batch.rejected_owner,
@@ -118,18 +128,31 @@ def frozen_to_bf16(lmm: Any) -> None:
 
 @torch.no_grad()
 def evaluate(
-    lmm: Any, dev: list[Example], cfg: RunConfig, device: torch.device, precision: str = "fp32"
+    lmm: Any,
+    dev: list[Example],
+    cfg: RunConfig,
+    device: torch.device,
+    precision: str = "fp32",
+    accelerator: Any = None,
+    loss_of: Any = None,
 ) -> dict[str, float]:
-    """Mean dev metrics, ``eval_``-prefixed as TRL names them (dropout off)."""
+    """Mean dev metrics, ``eval_``-prefixed as TRL names them (dropout off).
+
+    With ``accelerator`` over several processes each evaluates every n-th example and the means are
+    over all of them (every process must call this). ``loss_of(batch)``: the loss through a wrapper
+    whose forward gathers the weights (FSDP); else `forward_loss` on ``lmm`` itself.
+    """
     if not dev:
         return {}
+    rank, n_proc = (accelerator.process_index, accelerator.num_processes) if accelerator else (0, 1)
     lmm.model.eval()
     records = []
-    for e in dev:
-        batch = make_batch([e], lmm, cfg.train.loss_type != "ce").to(device)
+    for i in range(rank, len(dev), n_proc):
+        batch = make_batch([dev[i]], lmm, cfg.train.loss_type != "ce").to(device)
         with autocast(precision, device):
-            records.append(forward_loss(lmm, batch, cfg)[1])
+            records.append((i, (loss_of(batch) if loss_of else forward_loss(lmm, batch, cfg))[1]))
     lmm.model.train()
+    records = gather_in_order(accelerator, records) if accelerator else [m for _, m in records]
     return {f"eval_{k}": v for k, v in mean_metrics(records).items()}
 
 
@@ -151,17 +174,22 @@ def train(
     from accelerate.utils import set_seed
     from transformers import get_scheduler
 
+    from lmm_apa.distributed import use_cpu_processes
+    from lmm_apa.train import sharded
+
     t = cfg.train
     out = Path(t.output_dir)
-    accelerator = Accelerator()
+    accelerator = Accelerator(cpu=use_cpu_processes())
+    check_supported(accelerator)
     from lmm_apa.models.precision import resolve_precision
 
     chosen = resolve_precision(t.precision, accelerator.device)
     accelerator.print(f"precision: {chosen}")
     precision = chosen.name
+    fsdp = sharded.fsdp_requested()  # opt-in: the launcher's config asks for it (train/sharded.py)
     set_seed(t.seed)  # before the LoRA init, so the same seed gives the same initial adapter
     lmm = lmm if lmm is not None else build_model(cfg)
-    if precision == "bf16":
+    if precision == "bf16" and not fsdp:  # FSDP flattens a layer's weights into one tensor of one dtype
         frozen_to_bf16(lmm)
     lmm.model.to(accelerator.device)
     with accelerator.main_process_first():  # one process fills the feature cache, the others read it
@@ -179,8 +207,21 @@ def train(
     micro_per_step = t.grad_accum * n_proc
     total_steps = t.max_steps or math.ceil(t.epochs * micro_per_epoch / micro_per_step)
     with_rejected = t.loss_type != "ce"
+    accelerator.print(
+        f"{n_proc} process(es), {accelerator.distributed_type.value}: a step is {micro_per_step} "
+        f"micro-batches of {t.batch_size} (grad-accum {t.grad_accum} x {n_proc})"
+    )
 
-    params = [p for p in lmm.model.parameters() if p.requires_grad]
+    # Under several processes DDP wraps a module whose forward is the whole loss (`WrappedForward`:
+    # filler training calls the language model around lmm.model). lmm.model stays the peft model,
+    # so evaluating and saving use it as in one process. FSDP wraps it before the optimizer is built
+    # (on the wrapped parameters), and is evaluated, clipped and saved through the wrapper.
+    loss_of = functools.partial(forward_loss, lmm, cfg=cfg)
+    trainable: list[str] = []  # FSDP: the names of the weights gathered to save the adapter
+    if fsdp:
+        trainable = [n for n, p in lmm.model.named_parameters() if p.requires_grad]
+        model = sharded.wrap(WrappedForward(lmm.model, loss_of), lmm.model, accelerator.device)
+    params = [p for p in (model if fsdp else lmm.model).parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
     schedules = {"cosine": "cosine", "linear": "linear", "constant": "constant_with_warmup"}
     scheduler = get_scheduler(
@@ -189,27 +230,33 @@ def train(
     )  # fmt: skip
     step, resumed_from = 0, None
     if resume and (ckpt := latest_checkpoint(out)) is not None:
-        state = load_checkpoint(ckpt, lmm, optimizer)
+        if fsdp:
+            state = sharded.load_checkpoint(ckpt, model, optimizer)
+        else:
+            state = load_checkpoint(ckpt, lmm, optimizer)
         scheduler.load_state_dict(state["scheduler"])
         step, resumed_from = state["step"], ckpt
         accelerator.print(f"resumed from {ckpt} at step {step}/{total_steps}")
-    # Under `accelerate launch`, DDP wraps the peft model so its gradient hooks fire; AudioLMM.forward
-    # calls lmm.model, so the wrapper goes there. Saving uses the unwrapped model (see `unwrapped`).
-    peft_model = lmm.model
-    lmm.model = model = accelerator.prepare_model(peft_model)
+    if not fsdp:
+        model = accelerator.prepare_model(WrappedForward(lmm.model, loss_of))
+    through = model if fsdp else None  # FSDP's forward gathers the weights its shards hold
+    evaluate_ = functools.partial(
+        evaluate, lmm, dev_set, cfg, accelerator.device, precision, accelerator, through
+    )
+    clip = model.clip_grad_norm_ if fsdp else functools.partial(accelerator.clip_grad_norm_, params)
     if accelerator.is_main_process:  # the precision as resolved: what ran
         resolved = dataclasses.replace(cfg, train=dataclasses.replace(t, precision=precision))
         resolved.save(out / "config.yaml")
     logger = MetricLogger(out, tensorboard=t.tensorboard, enabled=accelerator.is_main_process)
 
     def checkpoint() -> None:
+        full = sharded.gather(model, optimizer, trainable, accelerator.device) if fsdp else {}
         if accelerator.is_main_process:
-            with unwrapped(lmm, peft_model):
-                save_checkpoint(
-                    out, step, lmm, optimizer,
-                    {"scheduler": scheduler.state_dict(), "micro_batches_done": step * micro_per_step},
-                    cfg, t.keep_last,
-                )  # fmt: skip
+            save_checkpoint(
+                out, step, lmm, optimizer,
+                {"scheduler": scheduler.state_dict(), "micro_batches_done": step * micro_per_step},
+                cfg, t.keep_last, **full,
+            )  # fmt: skip
         accelerator.wait_for_everyone()
 
     start_step = step
@@ -224,13 +271,14 @@ def train(
 
         # 2. maybe evaluate on dev, and checkpoint (not right after a resume: that was done before)
         if step != start_step and t.eval_every and step % t.eval_every == 0:
-            eval_metrics = evaluate(lmm, dev_set, cfg, accelerator.device, precision)
+            eval_metrics = evaluate_()
             logger.log(eval_metrics, step)
         if step != start_step and step % t.save_every == 0:
             checkpoint()
 
         # 3. forward/backward over grad_accum micro-batches; the loss is scaled so the step's
-        # gradient is the mean over its micro-batches. DDP syncs gradients only on the last one.
+        # gradient is the mean over its micro-batches. DDP syncs gradients only on the last one, and
+        # averages them over the processes: the mean over all the step's micro-batches.
         t0 = time.perf_counter()
         records = []
         for k in range(t.grad_accum):
@@ -241,21 +289,22 @@ def train(
             sync = k == t.grad_accum - 1
             with accelerator.no_sync(model) if not sync else nullcontext():
                 with autocast(precision, accelerator.device):
-                    loss, m = forward_loss(lmm, batch, cfg)
+                    loss, m = model(batch)  # forward_loss, through the DDP wrapper
                 # outside autocast, as torch advises: backward runs each op in its forward's dtype
                 accelerator.backward(loss / t.grad_accum)
-            records.append(m)
+            records.append((micro, m))
 
         # 4. clip, step
-        grad_norm = accelerator.clip_grad_norm_(params, t.max_grad_norm) if t.max_grad_norm > 0 else None
+        grad_norm = clip(t.max_grad_norm) if t.max_grad_norm > 0 else None
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
 
-        # 5. log (TRL's names); samples/s counts utterances, not rows
+        # 5. log (TRL's names), the means over every process's micro-batches; samples/s counts
+        # utterances, not rows
         dt = time.perf_counter() - t0
-        metrics = mean_metrics(records)
+        metrics = mean_metrics(gather_in_order(accelerator, records))
         metrics |= {
             "lr": lr,
             "epoch": (step * micro_per_step) / micro_per_epoch,
@@ -273,32 +322,23 @@ def train(
         if step != start_step:
             checkpoint()
         logger.close()
-        lmm.model = peft_model
         return TrainResult(out, out / "final", step, resumed_from, metrics, eval_metrics)
     # The last step is always evaluated and saved (the loop's top only sees steps it will take).
     if dev_set:
-        eval_metrics = evaluate(lmm, dev_set, cfg, accelerator.device, precision)
+        eval_metrics = evaluate_()
         logger.log(eval_metrics, step)
     if step != start_step:
         checkpoint()
     final = out / "final"
+    full = sharded.gather(model, None, trainable, accelerator.device) if fsdp else {}
     if accelerator.is_main_process:
-        with unwrapped(lmm, peft_model):
-            lmm.save_adapter(final, task=cfg.data.task, answer_inputs=cfg.data.answer_inputs)
+        lmm.save_adapter(
+            final, task=cfg.data.task, answer_inputs=cfg.data.answer_inputs, trainable=full.get("trainable")
+        )
         cfg.save(final / "config.yaml")
-    lmm.model = peft_model
+    accelerator.wait_for_everyone()  # no process returns before the adapter is there
     logger.close()
     return TrainResult(out, final, step, resumed_from, metrics, eval_metrics)
-
-
-@contextmanager
-def unwrapped(lmm: Any, inner: torch.nn.Module) -> Iterator[None]:
-    """Hand ``lmm`` its unwrapped (peft) model for saving, then give the DDP wrapper back."""
-    wrapped, lmm.model = lmm.model, inner
-    try:
-        yield
-    finally:
-        lmm.model = wrapped
 
 
 class _progress:

@@ -171,7 +171,9 @@ def test_click_a_word_to_hear_its_own_segment(page, bear_flac):
     call.locator(".word-text").click()
     page.wait_for_selector("li.word[data-index='1'].playing", timeout=5_000)
     state = _player(page)
-    assert start - 0.01 <= state["t"] <= end + 0.05 and not state["paused"], (state, start, end)
+    # (on a loaded machine the 0.6 s segment may be over before the state is read: then it stopped at its end)
+    playing_or_done = not state["paused"] or state["t"] == pytest.approx(end, abs=0.15)
+    assert start - 0.01 <= state["t"] <= end + 0.05 and playing_or_done, (state, start, end)
     # ...and stops at its end.
     page.wait_for_selector("li.word.playing", state="detached", timeout=10_000)
     state = _player(page)

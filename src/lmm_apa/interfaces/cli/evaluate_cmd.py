@@ -8,6 +8,7 @@ import typer
 
 from lmm_apa.errors import DataError
 from lmm_apa.interfaces.cli.app import app
+from lmm_apa.interfaces.cli.options import WhisperDir, whisper_in_use
 from lmm_apa.interfaces.cli.output import make_console
 from lmm_apa.models.precision import check_precision
 
@@ -61,6 +62,7 @@ def evaluate(
     seed: int = typer.Option(0, "--seed", help="Seed of the dev split and of the --limit sample."),
     n_boot: int = typer.Option(1000, "--n-boot", min=0, help="Speaker-bootstrap resamples for the CIs."),
     boot_seed: int = typer.Option(0, "--boot-seed", help="Seed of the bootstrap resampling."),
+    whisper_dir: WhisperDir = None,
 ) -> None:
     """Evaluate a model or a predictions file: PCC, SCC (with its tie cap) and RMSE per aspect.
 
@@ -108,25 +110,39 @@ def _evaluate_model(
     listen: bool = True,
     precision: str = "auto",
 ) -> None:
-    """Run the model on the split's audio, then evaluate its predictions like a predictions file."""
+    """Run the model on the split's audio, then evaluate its predictions like a predictions file.
+
+    Under several launched processes each scores its share of the recordings and the main process
+    alone writes and reports (`lmm_apa.distributed.Workers`).
+    """
     import time
 
+    from lmm_apa.distributed import Workers
     from lmm_apa.eval.predictions import write_predictions
     from lmm_apa.eval.report import evaluate_predictions, print_metrics_table, write_metrics
     from lmm_apa.infer.batch import predict_utterances
     from lmm_apa.infer.scorer import load_scorer
 
     console = make_console()  # the table whole when stdout is not a terminal
+    workers = Workers()
     scorer = load_scorer(model, mode=mode, listen=listen, precision=precision)
-    if scorer.lmm is not None and scorer.lmm.precision is not None:
+    if workers.is_main and scorer.lmm is not None and scorer.lmm.precision is not None:
         console.print(f"precision: {scorer.lmm.precision}")
     start = time.perf_counter()
-    batch = predict_utterances(scorer, labels)
+    batch = predict_utterances(scorer, labels, workers=workers)
     seconds = time.perf_counter() - start
+    if workers.world > 1:
+        make_console(stderr=True).print(
+            f"process {workers.rank} of {workers.world}: scored {batch.scored_here} utterances"
+        )
+    if not workers.is_main:
+        return
     for utt_id, why in batch.errors.items():
         console.print(f"[red]not scored[/] {utt_id}: {why}")
+    whisper = whisper_in_use()  # whose Whisper-base weights: in metrics.json and every predictions line
     if predictions_out is not None:
-        write_predictions(list(batch.predictions.values()), predictions_out)
+        meta = {"model": model, **({"whisper": whisper} if whisper is not None else {})}
+        write_predictions(list(batch.predictions.values()), predictions_out, meta=meta)
     config = {
         **config,
         "model": model,
@@ -135,6 +151,8 @@ def _evaluate_model(
         "dtype": str(scorer.lmm.dtype).removeprefix("torch.") if scorer.lmm is not None else None,
         "task": scorer.task,
         "scoring_seconds": round(seconds, 1),
+        "processes": workers.world,
+        "whisper": whisper,
     }
     metrics = evaluate_predictions(
         labels,

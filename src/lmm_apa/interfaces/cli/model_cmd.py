@@ -6,6 +6,7 @@ from pathlib import Path
 import typer
 
 from lmm_apa.interfaces.cli.app import app
+from lmm_apa.interfaces.cli.options import WhisperDir
 
 model_app = typer.Typer(help="Build and inspect backbones.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
@@ -56,12 +57,36 @@ def _print_weights() -> None:
     for w in weights_provenance():
         size = f"{w.size / 1e6:.1f}" if w.size is not None else "-"
         table.add_row(w.part, w.source, str(w.path or "not installed"), size, w.sha256 or "-")
-    make_console().print(table)
+    console = make_console()
+    console.print(table)
+    console.print(_whisper_note())
+
+
+def _whisper_note() -> str:
+    """Whose Whisper-base is in use, set against what the shipped weights were trained on."""
+    from lmm_apa.errors import ModelError
+    from lmm_apa.models.provenance import OFFICIAL_WHISPER, whisper_weights
+
+    try:
+        w = whisper_weights()
+    except ModelError as e:
+        return f"Whisper-base: {e}"
+    official = f"{OFFICIAL_WHISPER[0]} (revision {OFFICIAL_WHISPER[1][:12]})"
+    lines = [
+        f"Whisper-base in use: {w.source}",
+        f"  model.bin sha256 {w.sha256}: "
+        + (f"the sha256 published for {official}" if w.official else f"not the one published for {official}"),
+    ]
+    for part, trained in w.trained_sha256.items():
+        same = "the same" if trained == w.sha256 else "DIFFERENT: scores may differ from the measured ones"
+        lines.append(f"  shipped {part} weights trained on {trained}: {same}")
+    return "\n".join(lines)
 
 
 @model_app.command("info")
 def info(
     path: Path | None = typer.Argument(None, help="backbone folder (default: the built default backbone)"),
+    whisper_dir: WhisperDir = None,
 ) -> None:
     """Whose weights the default models use (source, sha256), and a built backbone's parameter counts."""
     from lmm_apa.errors import ModelError

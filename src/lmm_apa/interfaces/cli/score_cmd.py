@@ -12,8 +12,10 @@ from rich.table import Table
 from rich.text import Text
 
 from lmm_apa.data.scale100 import FACTORS
+from lmm_apa.distributed import Workers
 from lmm_apa.errors import DataError, LmmApaError
 from lmm_apa.interfaces.cli.app import app
+from lmm_apa.interfaces.cli.options import WhisperDir, whisper_in_use
 from lmm_apa.interfaces.cli.output import heading, make_console
 from lmm_apa.models.precision import check_precision
 
@@ -179,28 +181,52 @@ CHUNK = 32
 
 
 def score_many(
-    scorer: Any, items: list[tuple[str, str, str | None]], ipa: bool = False, scale: int = 10
+    scorer: Any,
+    items: list[tuple[str, str, str | None]],
+    ipa: bool = False,
+    scale: int = 10,
+    workers: Workers | None = None,
 ) -> Iterator[tuple[str, str, dict[str, Any] | LmmApaError]]:
     """(utt_id, audio, result or its error) for each item, in order: `score_one` for each, except
-    that the recordings with a text are scored `CHUNK` at a time where the scorer can batch them."""
+    that the recordings with a text are scored `CHUNK` at a time where the scorer can batch them.
+
+    Under several launched processes (``workers``) each scores its own chunks; the main process
+    yields every item's result, in order, once all are gathered, and the others yield nothing.
+    """
+    if workers is None or workers.world == 1:  # one process: results as they come
+        for start in range(0, len(items), CHUNK):
+            yield from _score_chunk(scorer, items[start : start + CHUNK], ipa, scale)
+        return
+    done = [
+        (start, _score_chunk(scorer, part, ipa, scale)) for start, part in workers.my_chunks(items, CHUNK)
+    ]
+    gathered = workers.gather(done)
+    if workers.is_main:
+        for results in gathered:
+            yield from results
+
+
+def _score_chunk(
+    scorer: Any, part: list[tuple[str, str, str | None]], ipa: bool, scale: int
+) -> list[tuple[str, str, dict[str, Any] | LmmApaError]]:
     batches = callable(getattr(scorer, "assess_texts", None))
-    for start in range(0, len(items), CHUNK):
-        part = items[start : start + CHUNK]
-        scripted = [i for i, (_, _, text) in enumerate(part) if text is not None] if batches else []
-        done: dict[int, Any] = {}
-        if len(scripted) > 1:
-            results = scorer.assess_texts([(part[i][1], part[i][2], part[i][0]) for i in scripted])
-            done = dict(zip(scripted, results, strict=True))
-        for i, (utt_id, path, text) in enumerate(part):
-            try:
-                if i not in done:
-                    yield utt_id, path, score_one(scorer, path, text, utt_id, ipa=ipa, scale=scale)
-                elif isinstance(done[i], LmmApaError):
-                    yield utt_id, path, done[i]
-                else:
-                    yield utt_id, path, as_asked(done[i].to_json(), ipa=ipa, scale=scale)
-            except LmmApaError as e:
-                yield utt_id, path, e
+    scripted = [i for i, (_, _, text) in enumerate(part) if text is not None] if batches else []
+    done: dict[int, Any] = {}
+    if len(scripted) > 1:
+        results = scorer.assess_texts([(part[i][1], part[i][2], part[i][0]) for i in scripted])
+        done = dict(zip(scripted, results, strict=True))
+    out: list[tuple[str, str, dict[str, Any] | LmmApaError]] = []
+    for i, (utt_id, path, text) in enumerate(part):
+        try:
+            if i not in done:
+                out.append((utt_id, path, score_one(scorer, path, text, utt_id, ipa=ipa, scale=scale)))
+            elif isinstance(done[i], LmmApaError):
+                out.append((utt_id, path, done[i]))
+            else:
+                out.append((utt_id, path, as_asked(done[i].to_json(), ipa=ipa, scale=scale)))
+        except LmmApaError as e:
+            out.append((utt_id, path, e))
+    return out
 
 
 class CsvSink:
@@ -281,6 +307,7 @@ def score(
             "(x10, phone x50), in the report and in any JSON or CSV written."
         ),
     ] = 10,
+    whisper_dir: WhisperDir = None,
 ) -> None:
     """Score recordings: sentence, word and phone scores of how well each was read."""
     if phones not in ("arpabet", "ipa"):
@@ -304,11 +331,26 @@ def score(
 
     from lmm_apa.infer.scorer import load_scorer
 
+    # Under a launcher (torchrun, accelerate launch) each process scores its share of the items and
+    # the main process alone writes and reports them all (`lmm_apa.distributed`).
+    workers = Workers()
+    if not workers.is_main:
+        scorer = load_scorer(model, mode=mode, listen=listen, precision=precision)
+        mine = sum(len(part) for _, part in workers.my_chunks(items, CHUNK))
+        for _ in score_many(scorer, items, ipa=phones == "ipa", scale=scale, workers=workers):
+            pass
+        make_console(stderr=True).print(
+            f"process {workers.rank} of {workers.world}: scored {mine} recordings"
+        )
+        return
     with console.status("loading model"):
         scorer = load_scorer(model, mode=mode, listen=listen, precision=precision)
     lmm = getattr(scorer, "lmm", None)
     if lmm is not None and getattr(lmm, "precision", None) is not None:
         make_console(stderr=True).print(f"precision: {lmm.precision}")
+    # Every JSON result says which model and whose Whisper-base weights scored it.
+    whisper = whisper_in_use()
+    meta = {"model": model, **({"whisper": whisper} if whisper is not None else {})}
     sink = out.open("w", newline="") if out else None
     # CSV rows go to --out, or to stdout (instead of the report) without it.
     rows = CsvSink(sink or sys.stdout, ipa=phones == "ipa") if fmt == "csv" else None
@@ -316,7 +358,10 @@ def score(
     batch = len(items) > 1 and (sink is not None or as_json or rows is not None)
     from rich.progress import track
 
-    results = score_many(scorer, items, ipa=phones == "ipa", scale=scale)
+    results = score_many(scorer, items, ipa=phones == "ipa", scale=scale, workers=workers)
+    if workers.world > 1:
+        mine = sum(len(part) for _, part in workers.my_chunks(items, CHUNK))
+        make_console(stderr=True).print(f"process 0 of {workers.world}: scoring {mine} recordings")
     if batch:
         results = track(results, total=len(items), description="scoring", console=make_console(stderr=True))
     for utt_id, path, result in results:
@@ -329,7 +374,7 @@ def score(
             elif sink:
                 sink.write(json.dumps({"utt_id": utt_id, "audio": path, "error": str(e)}) + "\n")
             continue
-        line = json.dumps(result, ensure_ascii=False)
+        line = json.dumps({**result, "meta": meta}, ensure_ascii=False)
         if rows:
             rows.result(result, path)
         elif sink:

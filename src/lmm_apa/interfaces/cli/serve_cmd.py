@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from lmm_apa.interfaces.cli.app import app
+from lmm_apa.interfaces.cli.options import WhisperDir, whisper_in_use
 from lmm_apa.models.precision import check_precision
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -36,6 +37,7 @@ def serve(
         8, "--max-queue", min=0, help="Requests that may wait for the model; more are refused with 503."
     ),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+    whisper_dir: WhisperDir = None,
 ) -> None:
     """Serve the pronunciation practice page at http://HOST:PORT/ and its API (POST /score, GET /health).
 
@@ -59,6 +61,6 @@ def serve(
     if scorer.lmm is not None and scorer.lmm.precision is not None:
         typer.echo(f"precision: {scorer.lmm.precision}", err=True)
     limits = Limits(max_queue=max_queue, max_batch=max_batch)
-    web_app = create_app(lambda: scorer, model_name=model, limits=limits)
+    web_app = create_app(lambda: scorer, model_name=model, limits=limits, whisper=whisper_in_use())
     typer.echo(f"open http://{host}:{port}/ (Ctrl+C to stop)", err=True)
     run(web_app, host=host, port=port, log_level=log_level)

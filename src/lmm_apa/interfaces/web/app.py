@@ -3,6 +3,9 @@
 Without a sentence, `POST /score` transcribes the recording (`lmm_apa.infer.transcribe`; injected as
 `create_app(transcriber=...)`, Whisper-base by default, loaded on first use) and scores it against
 the transcript. `phones=ipa` adds IPA, `scale=100` puts every score on 0-100 (`lmm_apa.data`).
+`?format=csv` (or `Accept: text/csv`) answers as `lmm-apa score --format csv` writes: one row per word
+(`interfaces.cli.csv_rows`); errors stay JSON. Every response's `meta.whisper` says whose Whisper-base
+weights heard it (`create_app(whisper=...)`, `lmm_apa.models.provenance`).
 
 The scorer is injected (`create_app(scorer_factory=...)`) and built once, at startup, so tests run
 this very app with a small model and `lmm-apa serve` runs it with the real one. Every error answers
@@ -27,9 +30,9 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import anyio
 import numpy as np
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import FastAPI, File, Form, Header, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -114,9 +117,12 @@ def create_app(
     model_name: str = "default",
     limits: Limits | None = None,
     transcriber: Transcribe | None = None,
+    whisper: dict[str, Any] | None = None,
 ) -> FastAPI:
     """The app; `scorer_factory()` runs once, at startup (a `TestClient` used as a context manager
-    or uvicorn runs it). `transcriber` serves requests without a sentence (Whisper-base by default)."""
+    or uvicorn runs it). `transcriber` serves requests without a sentence (Whisper-base by default).
+    `whisper`: whose Whisper-base weights the scorer uses (`provenance.whisper_meta()`), put into
+    every response's meta (`lmm-apa serve` passes it; left out when None)."""
     limits = limits or Limits()
     transcribe = transcriber or _whisper_transcribe
     gate = ScoringGate(
@@ -160,7 +166,7 @@ def create_app(
         "/score",
         response_model=ScoreResponse,
         response_model_exclude_none=True,
-        responses=_ERRORS,
+        responses={200: _CSV_RESPONSE, **_ERRORS},
         summary="Score a recording of a read sentence",
     )
     async def score(
@@ -179,7 +185,15 @@ def create_app(
             description="10: the corpus scales (sentence and word 0-10, phone 0-2); 100: every score on "
             "0-100 (sentence and word x10, phone x50).",
         ),
-    ) -> ScoreResponse:
+        output_format: Literal["json", "csv"] | None = Query(
+            None,
+            alias="format",
+            description="json (the default) or csv: one row per word with its recording's scores, the "
+            "columns of `lmm-apa score --format csv`. Left out: csv when the Accept header asks for "
+            "text/csv, else json.",
+        ),
+        accept: str | None = Header(None, include_in_schema=False),
+    ) -> ScoreResponse | Response:
         scorer = holder.get("scorer")
         if scorer is None:
             raise ApiError(503, "not_ready", "the model is not loaded yet: try again shortly")
@@ -215,10 +229,16 @@ def create_app(
             **extras,
             "feedback": [h.model_dump() for h in hints(utt)],
             "meta": ScoreMeta(
-                model=model_name, audio_seconds=len(wave) / SAMPLE_RATE, scoring_seconds=seconds
+                model=model_name,
+                audio_seconds=len(wave) / SAMPLE_RATE,
+                scoring_seconds=seconds,
+                whisper=whisper,
             ).model_dump(),
         }
-        return ScoreResponse.model_validate(_as_asked(body, ipa=phones == "ipa", scale=int(scale)))
+        response = ScoreResponse.model_validate(_as_asked(body, ipa=phones == "ipa", scale=int(scale)))
+        if output_format == "csv" or (output_format is None and _asks_for_csv(accept)):
+            return _csv_response(response, audio.filename or "upload", ipa=phones == "ipa")
+        return response
 
     @app.get("/health", response_model=Health, summary="Is the model loaded; how full is the queue")
     async def health() -> Health:
@@ -242,6 +262,39 @@ def create_app(
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+_CSV_RESPONSE = {
+    "description": "The scores: JSON, or with format=csv (or Accept: text/csv) one CSV row per word.",
+    "content": {
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "utt_id,audio,text,reference,scale,sentence_accuracy,...,word_index,word,...\r\n"
+            "web-1a2b3c4d,bear.flac,WE CALL IT BEAR,given,10,7.3,...,0,WE,...\r\n",
+        }
+    },
+}
+
+
+def _asks_for_csv(accept: str | None) -> bool:
+    """Accept names text/csv before (or without) JSON: `Accept: text/csv`, `text/csv, */*`."""
+    types = [part.split(";")[0].strip().lower() for part in (accept or "").split(",")]
+    if "text/csv" not in types:
+        return False
+    return "application/json" not in types or types.index("text/csv") < types.index("application/json")
+
+
+def _csv_response(response: ScoreResponse, audio: str, ipa: bool) -> Response:
+    """The response's rows as `lmm-apa score --format csv` writes them (same module, same columns)."""
+    import csv
+
+    from lmm_apa.interfaces.cli.csv_rows import columns, word_rows
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns(ipa), restval="", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(word_rows(response.model_dump(by_alias=True, exclude_none=True), audio))
+    return Response(out.getvalue(), media_type="text/csv")
 
 
 def _check_text(text: str, max_chars: int) -> str:

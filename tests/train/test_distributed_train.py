@@ -1,0 +1,77 @@
+"""Training with two CPU processes (gloo), launched as a user or a cluster scheduler launches it.
+
+One process with grad-accum 2 and two with grad-accum 1 take the same two utterances a step, so
+with dropout off the logged losses and the adapter must agree to float rounding (DDP averages the
+two processes' gradients; one process sums its two halves). The two-process run is started with
+`accelerate launch` and the committed config, stopped after step 2, and resumed under `torchrun`.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from lmm_apa.train.log import read_log
+from lmm_apa.train.loop import train
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+LMM_APA = shutil.which("lmm-apa", path=str(BIN)) or str(BIN / "lmm-apa")
+
+pytestmark = pytest.mark.multiprocess  # in the default run: ~1-1.5 min each on 2 idle cores
+
+
+def launch(*cmd: str, timeout: int = 240) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def _adapter(folder: Path) -> dict[str, torch.Tensor]:
+    return {**load_file(folder / "adapter_model.safetensors"), **load_file(folder / "projector.safetensors")}
+
+
+def test_two_processes_train_as_one_with_twice_the_accumulation_and_resume(tiny_cfg, tiny_jsonl, tmp_path):
+    common = ("model.lora_dropout=0", f"data.dev_jsonl={tiny_jsonl}", "train.save_every=1")
+    one = train(tiny_cfg(*common, f"train.output_dir={tmp_path / 'one'}"), progress=False)
+
+    cfg = tiny_cfg(*common, "train.grad_accum=1", f"train.output_dir={tmp_path / 'two'}")
+    config = tmp_path / "two.yaml"
+    config.write_text(yaml.safe_dump(cfg.to_dict()))
+    args = ("train", "--config", str(config), "--no-progress")
+    first = launch(
+        str(BIN / "accelerate"), "launch", "--config_file", str(REPO / "configs/accelerate/cpu_2proc.yaml"),
+        LMM_APA, *args, "--stop-after", "2",
+    )  # fmt: skip
+    assert "2 process(es), MULTI_CPU" in first.stdout
+    second = launch(
+        str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", LMM_APA, *args, "--resume"
+    )
+    assert "resumed from" in second.stdout and "step-0000002" in second.stdout
+
+    out = Path(cfg.train.output_dir)
+    log = read_log(out / "log.jsonl")
+    rows = [r for r in log if "loss" in r]
+    # one record per step: only the main process logs, and the resumed run went on from step 3
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    want = {r["step"]: r for r in read_log(one.output_dir / "log.jsonl") if "loss" in r}
+    for r in rows:  # the means over both processes' micro-batches, as one process computes them
+        for name in ("loss", "nll_loss", "rewards/margins", "logps/chosen", "grad_norm"):
+            assert r[name] == pytest.approx(want[r["step"]][name], rel=1e-4, abs=1e-5), (r["step"], name)
+    evals = [r for r in log if "eval_loss" in r]
+    want_eval = [r for r in read_log(one.output_dir / "log.jsonl") if "eval_loss" in r]
+    assert len(evals) == 1 and evals[0]["eval_loss"] == pytest.approx(want_eval[-1]["eval_loss"], rel=1e-4)
+
+    got, ref = _adapter(out / "final"), _adapter(one.final_adapter)
+    assert got.keys() == ref.keys()
+    for name in ref:
+        torch.testing.assert_close(got[name], ref[name], atol=1e-5, rtol=1e-4)
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-0000003", "step-0000004"]
+    assert not list(out.glob("**/*.tmp"))
