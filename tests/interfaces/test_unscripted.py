@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 
+from lmm_apa.align.train_head import edit_distance
 from lmm_apa.data.audio import load_audio
 from lmm_apa.errors import AudioError
 from lmm_apa.infer.transcribe import default_transcriber, transcript_reference
@@ -25,16 +26,6 @@ CLEAN = {
     "000010106": "WHAT ABOUT THE BUS",
     "000010035": "ZERO THREE FIVE ONE",  # digits are suppressed: Whisper spells the numbers out
 }
-
-
-def word_errors(reference: list[str], hypothesis: list[str]) -> int:
-    """Levenshtein distance over words (substitutions, insertions, deletions)."""
-    d = list(range(len(hypothesis) + 1))
-    for i, r in enumerate(reference, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hypothesis, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[-1]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +43,7 @@ def test_transcripts_of_clean_recordings_match_their_text(corpus_dir, transcribe
     for utt_id, text in CLEAN.items():
         wave = load_audio(corpus_dir / "WAVE" / "SPEAKER0001" / f"{utt_id}.flac")
         got = transcript_reference(transcriber.transcribe(wave)).split()
-        e = word_errors(text.split(), got)
+        e = edit_distance(text.split(), got)
         assert e <= 1, (utt_id, text, got)  # at most one word off ("WE CALL IT BILL")
         errors, words = errors + e, words + len(text.split())
     assert errors / words <= 0.1, errors
@@ -81,7 +72,7 @@ def test_cli_end_to_end_with_the_evidence_scorer(corpus_dir, transcriber):
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["reference"] == "transcribed" and result["scale"] == 100
-    assert word_errors(CLEAN["000010011"].split(), result["text"].split()) <= 1
+    assert edit_distance(CLEAN["000010011"].split(), result["text"].split()) <= 1
     assert "completeness" not in result and 0 <= result["accuracy"] <= 100
     for w in result["words"]:
         assert len(w["phones-ipa"]) == len(w["phones"]) and w["ipa"]

@@ -6,36 +6,17 @@ two processes' gradients; one process sums its two halves). The two-process run 
 `accelerate launch` and the committed config, stopped after step 2, and resumed under `torchrun`.
 """
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-from safetensors.torch import load_file
+from launching import BIN, LMM_APA, REPO, adapter_weights, launch
 
 from lmm_apa.train.log import read_log
 from lmm_apa.train.loop import train
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-LMM_APA = shutil.which("lmm-apa", path=str(BIN)) or str(BIN / "lmm-apa")
-
 pytestmark = pytest.mark.multiprocess  # in the default run: ~1-1.5 min each on 2 idle cores
-
-
-def launch(*cmd: str, timeout: int = 240) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done
-
-
-def _adapter(folder: Path) -> dict[str, torch.Tensor]:
-    return {**load_file(folder / "adapter_model.safetensors"), **load_file(folder / "projector.safetensors")}
 
 
 def test_two_processes_train_as_one_with_twice_the_accumulation_and_resume(tiny_cfg, tiny_jsonl, tmp_path):
@@ -69,7 +50,7 @@ def test_two_processes_train_as_one_with_twice_the_accumulation_and_resume(tiny_
     want_eval = [r for r in read_log(one.output_dir / "log.jsonl") if "eval_loss" in r]
     assert len(evals) == 1 and evals[0]["eval_loss"] == pytest.approx(want_eval[-1]["eval_loss"], rel=1e-4)
 
-    got, ref = _adapter(out / "final"), _adapter(one.final_adapter)
+    got, ref = adapter_weights(out / "final"), adapter_weights(one.final_adapter)
     assert got.keys() == ref.keys()
     for name in ref:
         torch.testing.assert_close(got[name], ref[name], atol=1e-5, rtol=1e-4)

@@ -8,39 +8,20 @@ the gathered adapter must agree to float rounding. The FSDP run stops after step
 its checkpoint (full weights and optimizer state, scattered back into the shards).
 """
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-from safetensors.torch import load_file
+from launching import BIN, LMM_APA, REPO, adapter_weights, launch
 
 from lmm_apa.train.log import read_log
 from lmm_apa.train.loop import train
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-LMM_APA = shutil.which("lmm-apa", path=str(BIN)) or str(BIN / "lmm-apa")
-
 pytestmark = pytest.mark.multiprocess  # in the default run: ~1-1.5 min each on 2 idle cores
 
 
-def launch(*cmd: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done
-
-
-def _adapter(folder: Path) -> dict[str, torch.Tensor]:
-    return {**load_file(folder / "adapter_model.safetensors"), **load_file(folder / "projector.safetensors")}
-
-
-def test_fsdp_two_processes_train_as_one_resume_and_save_the_whole_adapter(
+def test_fsdp_two_processes_train_as_one_resume_and_save_the_wholeadapter_weights(
     tiny_cfg, tiny_backbone, tiny_jsonl, tmp_path
 ):
     common = (
@@ -58,9 +39,9 @@ def test_fsdp_two_processes_train_as_one_resume_and_save_the_whole_adapter(
     accel_file.write_text(yaml.safe_dump(accel))
     run = (str(BIN / "accelerate"), "launch", "--config_file", str(accel_file), LMM_APA, "train")
     args = ("--config", str(config), "--no-progress")
-    first = launch(*run, *args, "--stop-after", "1")
+    first = launch(*run, *args, "--stop-after", "1", timeout=300)
     assert "2 process(es), MULTI_CPU" in first.stdout
-    second = launch(*run, *args, "--resume")
+    second = launch(*run, *args, "--resume", timeout=300)
     assert "resumed from" in second.stdout and "step-0000001" in second.stdout
 
     out = Path(cfg.train.output_dir)
@@ -75,12 +56,12 @@ def test_fsdp_two_processes_train_as_one_resume_and_save_the_whole_adapter(
     want_eval = [r for r in read_log(one.output_dir / "log.jsonl") if "eval_loss" in r]
     assert evals[-1]["eval_loss"] == pytest.approx(want_eval[-1]["eval_loss"], rel=1e-4)
 
-    got, ref = _adapter(out / "final"), _adapter(one.final_adapter)
+    got, ref = adapter_weights(out / "final"), adapter_weights(one.final_adapter)
     assert got.keys() == ref.keys()
     for name in ref:  # whole tensors, not one process's shard
         torch.testing.assert_close(got[name], ref[name], atol=1e-5, rtol=1e-4)
     for ckpt in (out / "checkpoints").iterdir():  # a checkpoint's adapter is whole too
-        assert {k: v.shape for k, v in _adapter(ckpt / "adapter").items()}.keys() == ref.keys()
+        assert {k: v.shape for k, v in adapter_weights(ckpt / "adapter").items()}.keys() == ref.keys()
 
     # the saved adapter loads as any other and scores as the one-process adapter does
     from lmm_apa.models.backbone import load_backbone

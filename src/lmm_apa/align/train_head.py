@@ -19,6 +19,7 @@ import argparse
 import json
 import random
 import time
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -92,12 +93,14 @@ def greedy_per(head: PhoneHead, data: list) -> float:
         logp, _ = head.posteriors(frames)
         best = logp.argmax(axis=1)
         hyp = [int(p) for i, p in enumerate(best) if p != 0 and (i == 0 or best[i - 1] != p)]
-        errors += _edit_distance(hyp, target)
+        errors += edit_distance(hyp, target)
         total += len(target)
     return errors / max(total, 1)
 
 
-def _edit_distance(a: list[int], b: list[int]) -> int:
+def edit_distance(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
+    """Levenshtein distance (substitutions, insertions, deletions): phone errors here, word errors
+    of a transcript in the tests."""
     row = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
         prev, row[0] = row[0], i
