@@ -34,13 +34,15 @@ def test_metrics_come_back_in_micro_batch_order():
     assert gather_in_order(one, [(3, {"loss": 3.0}), (1, {"loss": 1.0})]) == [{"loss": 1.0}, {"loss": 3.0}]
 
 
-def test_deepspeed_is_refused_with_the_way_out():
-    with pytest.raises(ValueError, match="gpu_ddp.yaml or gpu_fsdp.yaml"):
-        check_supported(SimpleNamespace(distributed_type=DistributedType.DEEPSPEED))
+def test_engines_not_wired_are_refused_with_the_way_out():
+    with pytest.raises(ValueError, match="configs/accelerate/"):
+        check_supported(SimpleNamespace(distributed_type=DistributedType.MEGATRON_LM))
 
 
 @pytest.mark.parametrize(
-    "kind", [DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU, DistributedType.FSDP]
-)
-def test_ddp_fsdp_and_one_process_are_accepted(kind):
+    "kind",
+    [DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU, DistributedType.FSDP,
+     DistributedType.DEEPSPEED],
+)  # fmt: skip
+def test_ddp_fsdp_deepspeed_and_one_process_are_accepted(kind):
     check_supported(SimpleNamespace(distributed_type=kind))

@@ -71,11 +71,14 @@ def save_checkpoint(
     keep_last: int = 2,
     trainable: dict[str, torch.Tensor] | None = None,
     optimizer_state: dict[str, Any] | None = None,
+    engine_state: Path | None = None,
 ) -> Path:
     """Write checkpoint ``step`` and delete all but the newest ``keep_last``; returns its folder.
 
     ``trainable`` / ``optimizer_state``: the full weights and optimizer state when the modules and
     the optimizer hold shards of them (FSDP: `sharded.gather`); else read from ``lmm`` and ``optimizer``.
+    ``engine_state``: a folder the DeepSpeed engine wrote its sharded optimizer state to
+    (`zero.save_engine`), moved into the checkpoint as ``deepspeed/`` before it is made complete.
     """
     final = checkpoints_dir(output_dir) / f"step-{step:07d}"
     tmp = final.with_name(final.name + ".tmp")
@@ -95,6 +98,8 @@ def save_checkpoint(
         tmp / "trainer_state.pt",
     )
     config.save(tmp / "config.yaml")
+    if engine_state is not None:
+        shutil.move(str(engine_state), str(tmp / "deepspeed"))
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     for old in list_checkpoints(output_dir)[:-keep_last]:
@@ -102,10 +107,19 @@ def save_checkpoint(
     return final
 
 
-def load_checkpoint(ckpt: str | Path, lmm: Any, optimizer: torch.optim.Optimizer | None) -> dict[str, Any]:
-    """Restore trainable weights, optimizer and RNG states; return the saved trainer state."""
+def load_checkpoint(
+    ckpt: str | Path, lmm: Any, optimizer: torch.optim.Optimizer | None, weights: bool = True
+) -> dict[str, Any]:
+    """Restore trainable weights, optimizer and RNG states; return the saved trainer state.
+
+    ``weights=False``, ``optimizer=None``: the RNG states only (DeepSpeed restores the weights and
+    the optimizer state from its own files in the checkpoint, `zero.load_engine`).
+    """
     # weights_only=False: the file holds numpy/python RNG states; it is our own file, not a download.
     state = torch.load(Path(ckpt) / "trainer_state.pt", map_location="cpu", weights_only=False)
+    if not weights:
+        set_rng_state(state["rng"])
+        return state
     missing = set(state["trainable"]) - {n for n, _ in lmm.model.named_parameters()}
     if missing:
         raise ValueError(f"checkpoint {ckpt} has weights the model lacks, e.g. {sorted(missing)[:3]}")

@@ -6,7 +6,8 @@ distributed setup, so ``accelerate launch`` runs DDP from its own config with no
 CPU it is a no-op. Under several processes (`torchrun` or `accelerate launch`, CPUs with gloo
 included: `lmm_apa.distributed`) each takes its own micro-batches of a step, so a step is the same
 global batch whatever the number of processes; only the main process logs and saves. FSDP, when
-the launcher's config asks for it, is wrapped by `train.sharded`. The data order is a pure
+the launcher's config asks for it, is wrapped by `train.sharded`; DeepSpeed ZeRO, likewise, is built
+by accelerate and driven through its engine (`train.zero`). The data order is a pure
 function of (seed, epoch), so a resumed run sees the same micro-batches an uninterrupted one would.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import shutil
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -175,11 +177,12 @@ def train(
     from transformers import get_scheduler
 
     from lmm_apa.distributed import use_cpu_processes
-    from lmm_apa.train import sharded
+    from lmm_apa.train import sharded, zero
 
     t = cfg.train
     out = Path(t.output_dir)
-    accelerator = Accelerator(cpu=use_cpu_processes())
+    ds = zero.deepspeed_requested()  # opt-in, as FSDP: the launcher's config asks for it
+    accelerator = Accelerator(**zero.accelerator_kwargs()) if ds else Accelerator(cpu=use_cpu_processes())
     check_supported(accelerator)
     from lmm_apa.models.precision import resolve_precision
 
@@ -189,7 +192,8 @@ def train(
     fsdp = sharded.fsdp_requested()  # opt-in: the launcher's config asks for it (train/sharded.py)
     set_seed(t.seed)  # before the LoRA init, so the same seed gives the same initial adapter
     lmm = lmm if lmm is not None else build_model(cfg)
-    if precision == "bf16" and not fsdp:  # FSDP flattens a layer's weights into one tensor of one dtype
+    # FSDP flattens a layer's weights into one tensor of one dtype; ZeRO-3 partitions them alike
+    if precision == "bf16" and not fsdp and not ds:
         frozen_to_bf16(lmm)
     lmm.model.to(accelerator.device)
     with accelerator.main_process_first():  # one process fills the feature cache, the others read it
@@ -207,6 +211,7 @@ def train(
     micro_per_step = t.grad_accum * n_proc
     total_steps = t.max_steps or math.ceil(t.epochs * micro_per_epoch / micro_per_step)
     with_rejected = t.loss_type != "ce"
+    stage = zero.configure(accelerator, t.batch_size, t.grad_accum, t.max_grad_norm) if ds else None
     accelerator.print(
         f"{n_proc} process(es), {accelerator.distributed_type.value}: a step is {micro_per_step} "
         f"micro-batches of {t.batch_size} (grad-accum {t.grad_accum} x {n_proc})"
@@ -232,18 +237,31 @@ def train(
     if resume and (ckpt := latest_checkpoint(out)) is not None:
         if fsdp:
             state = sharded.load_checkpoint(ckpt, model, optimizer)
+        elif ds:  # the weights and the optimizer state are the engine's, restored once it is built
+            state = load_checkpoint(ckpt, lmm, None, weights=False)
         else:
             state = load_checkpoint(ckpt, lmm, optimizer)
         scheduler.load_state_dict(state["scheduler"])
         step, resumed_from = state["step"], ckpt
         accelerator.print(f"resumed from {ckpt} at step {step}/{total_steps}")
-    if not fsdp:
+    # DeepSpeed: the engine takes the optimizer and steps it (train/zero.py). The schedule stays the
+    # loop's: accelerate would wrap it to step once per process at every optimizer step.
+    if ds:
+        model, optimizer = accelerator.prepare(WrappedForward(lmm.model, loss_of), optimizer)
+        if resumed_from is not None:
+            zero.load_engine(model, resumed_from)
+        accelerator.print(f"DeepSpeed ZeRO-{stage}")
+    elif not fsdp:
         model = accelerator.prepare_model(WrappedForward(lmm.model, loss_of))
-    through = model if fsdp else None  # FSDP's forward gathers the weights its shards hold
+    # FSDP's forward gathers the weights its shards hold, ZeRO-3's engine the weights it partitioned
+    through = model if fsdp or ds else None
     evaluate_ = functools.partial(
         evaluate, lmm, dev_set, cfg, accelerator.device, precision, accelerator, through
     )
-    clip = model.clip_grad_norm_ if fsdp else functools.partial(accelerator.clip_grad_norm_, params)
+    if ds:  # the engine clipped in its step; this reads the norm it clipped
+        clip = lambda _max_norm: model.get_global_grad_norm()  # noqa: E731
+    else:
+        clip = model.clip_grad_norm_ if fsdp else functools.partial(accelerator.clip_grad_norm_, params)
     if accelerator.is_main_process:  # the precision as resolved: what ran
         resolved = dataclasses.replace(cfg, train=dataclasses.replace(t, precision=precision))
         resolved.save(out / "config.yaml")
@@ -251,6 +269,17 @@ def train(
 
     def checkpoint() -> None:
         full = sharded.gather(model, optimizer, trainable, accelerator.device) if fsdp else {}
+        if ds:  # every process writes its shard of the optimizer state, then the main one the rest
+            staging = out / "checkpoints" / f"step-{step:07d}.{zero.ENGINE_DIR}"
+            if accelerator.is_main_process:
+                shutil.rmtree(staging, ignore_errors=True)
+            accelerator.wait_for_everyone()
+            full = {
+                "trainable": zero.gather_trainable(lmm.model, accelerator.is_main_process),
+                "optimizer_state": {},
+                "engine_state": zero.save_engine(model, staging),
+            }
+            accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             save_checkpoint(
                 out, step, lmm, optimizer,
@@ -287,14 +316,20 @@ def train(
             ids = micro_batches(len(train_set), t.batch_size, t.seed, epoch)[j]
             batch = make_batch([train_set[i] for i in ids], lmm, with_rejected).to(accelerator.device)
             sync = k == t.grad_accum - 1
-            with accelerator.no_sync(model) if not sync else nullcontext():
+            if ds:  # DeepSpeed's loop: the engine scales by grad_accum and steps at the boundary
                 with autocast(precision, accelerator.device):
-                    loss, m = model(batch)  # forward_loss, through the DDP wrapper
-                # outside autocast, as torch advises: backward runs each op in its forward's dtype
-                accelerator.backward(loss / t.grad_accum)
+                    loss, m = model(batch)
+                model.backward(loss)
+                model.step()
+            else:
+                with accelerator.no_sync(model) if not sync else nullcontext():
+                    with autocast(precision, accelerator.device):
+                        loss, m = model(batch)  # forward_loss, through the DDP wrapper
+                    # outside autocast, as torch advises: backward runs each op in its forward's dtype
+                    accelerator.backward(loss / t.grad_accum)
             records.append((micro, m))
 
-        # 4. clip, step
+        # 4. clip, step (under DeepSpeed the engine did both at the last micro-batch: these are no-ops)
         grad_norm = clip(t.max_grad_norm) if t.max_grad_norm > 0 else None
         optimizer.step()
         scheduler.step()
@@ -331,6 +366,8 @@ def train(
         checkpoint()
     final = out / "final"
     full = sharded.gather(model, None, trainable, accelerator.device) if fsdp else {}
+    if ds:
+        full = {"trainable": zero.gather_trainable(lmm.model, accelerator.is_main_process)}
     if accelerator.is_main_process:
         lmm.save_adapter(
             final, task=cfg.data.task, answer_inputs=cfg.data.answer_inputs, trainable=full.get("trainable")

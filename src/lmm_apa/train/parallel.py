@@ -47,17 +47,17 @@ def gather_in_order(accelerator: Any, mine: list[tuple[int, dict[str, float]]]) 
 
 
 def check_supported(accelerator: Any) -> None:
-    """Refuse the engines this trainer does not drive correctly, before any work is done.
+    """Refuse the engines this trainer does not drive, before any work is done.
 
-    DeepSpeed owns the optimizer step, the gradient accumulation and the loss scaling (its engine's
-    ``backward`` / ``step``); `loop.train` does them itself, so it would train or save the wrong
-    weights. FSDP is driven by `sharded` (opt-in through the launcher's config).
+    DDP wraps in `loop.train`, FSDP in `sharded`, DeepSpeed through its engine in `zero`; accelerate's
+    other distributed types (XLA, Megatron-LM) are not wired.
     """
     from accelerate.utils import DistributedType
 
     kind = accelerator.distributed_type
-    if kind == DistributedType.DEEPSPEED:
+    known = (DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU, DistributedType.FSDP)
+    if kind not in (*known, DistributedType.DEEPSPEED):
         raise ValueError(
-            f"lmm-apa train runs under DDP or FSDP, not {kind.value}: launch with "
-            "configs/accelerate/gpu_ddp.yaml or gpu_fsdp.yaml, or torchrun (README: Scaling)"
+            f"lmm-apa train runs in one process or under DDP, FSDP or DeepSpeed, not {kind.value}: "
+            "launch with a config of configs/accelerate/ or torchrun (README: Scaling)"
         )
