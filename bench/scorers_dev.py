@@ -13,6 +13,10 @@ For an LMM trained on train-minus-dev25 (configs/cpu_listen.yaml), score it on t
 `--model runs/listen1/final --split dev25 --out bench/results/scorers_dev25_listen`. `--limit 250`
 picks a speaker-spread half of dev25 (to choose on), `--limit 250 --complement` the other half (to
 report on).
+
+Two models on the same recordings, paired: write each one's shipped-blend predictions with
+``--predictions-out`` (``--share`` for a model shipped with another blend, e.g. the previous default:
+``--share sentence=0.25,word=0,phone=0``), then ``bench/compare_predictions.py``.
 """
 
 from __future__ import annotations
@@ -52,10 +56,16 @@ def main() -> None:
         help="the utterances --limit leaves out: report on them what was chosen on the sample",
     )
     p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument(
+        "--share", default=None, help="the default row's LMM share by level: sentence=0.25,word=0,phone=0"
+    )
+    p.add_argument("--predictions-out", default=None, help="write the default row's predictions (JSONL) here")
     p.add_argument("--out", default="bench/results/scorers_dev")
     args = p.parse_args()
     from lmm_apa.infer.scorer import DEFAULT_LMM_SHARE
 
+    if args.share:  # the blend a model was shipped with, when it is not today's
+        DEFAULT_LMM_SHARE = {k: float(v) for k, v in (kv.split("=") for kv in args.share.split(","))}
     weights = [float(w) for w in args.weights.split(",")]
 
     dev = load_split(args.data, args.split)
@@ -88,6 +98,12 @@ def main() -> None:
         )
     seconds = time.perf_counter() - t0
     metrics = {name: evaluate_predictions(dev, p, n_boot=args.n_boot) for name, p in preds.items()}
+    if args.predictions_out:
+        from lmm_apa.eval.predictions import write_predictions
+
+        shipped = preds["default (shipped blend) + heard"]
+        meta = {"model": args.model, "lmm_share": DEFAULT_LMM_SHARE}
+        write_predictions([shipped[u.utt_id] for u in dev], args.predictions_out, meta=meta)
 
     # listening: the full default path (LMM + heard, and each blend) on wrong texts and cut recordings
     rng = random.Random(0)

@@ -53,10 +53,12 @@ def make_record(
     }
 
 
-def make_unsaid_record(example: Any, task: str, n_rejected: int = 1, seed: int = 0) -> dict[str, Any]:
+def make_unsaid_record(
+    example: Any, task: str, n_rejected: int = 1, seed: int = 0, rejected_kind: str = "perturb"
+) -> dict[str, Any]:
     """A training row from a `lmm_apa.tasks.unsaid.UnsaidExample`: the rule scores as chosen; first
     among the rejected, the scores of a reading that ignored the mismatch, then simulated ones."""
-    record = make_record(example.utt, task, n_rejected, seed)
+    record = make_record(example.utt, task, n_rejected, seed, rejected_kind)
     ignored = serialize(example.as_if_read, task)
     simulated = record["rejected"] if isinstance(record["rejected"], list) else [record["rejected"]]
     rejected = [ignored, *[r for r in simulated if r != ignored]][:n_rejected]
@@ -71,13 +73,17 @@ def make_unsaid_record(example: Any, task: str, n_rejected: int = 1, seed: int =
 
 
 def make_records(
-    utts: Iterable[Utterance], tasks: Sequence[str], n_rejected: int = 1, seed: int = 0
+    utts: Iterable[Utterance],
+    tasks: Sequence[str],
+    n_rejected: int = 1,
+    seed: int = 0,
+    rejected_kind: str = "perturb",
 ) -> Iterator[dict[str, Any]]:
     for task in tasks:
         check_task(task)
     for utt in utts:
         for task in tasks:
-            yield make_record(utt, task, n_rejected, seed)
+            yield make_record(utt, task, n_rejected, seed, rejected_kind)
 
 
 @dataclass
@@ -127,13 +133,20 @@ def build_dataset(
     dev_fraction: float = 0.1,
     split_seed: int = 0,
     unsaid_rate: float = 0.0,
+    rejected_kind: str = "perturb",
 ) -> BuildSummary:
     """Load ``split``, keep the first ``limit`` utterances, write the JSONL training set.
 
     ``seed`` seeds the rejected answers and the unsaid copies; ``dev_fraction``/``split_seed`` the
     dev split. ``unsaid_rate``: the share of utterances that also get a copy whose text was not
     (all) spoken (`lmm_apa.tasks.unsaid`; cut copies are cut where the aligner ends a word).
+    ``rejected_kind``: how the rejected answers are made (`pairs.REJECTED_KINDS`: perturbed scores,
+    or two scores swapped).
     """
+    from lmm_apa.tasks.pairs import REJECTED_KINDS
+
+    if rejected_kind not in REJECTED_KINDS:
+        raise DataError(f"unknown rejected kind {rejected_kind!r}; choose from {', '.join(REJECTED_KINDS)}")
     if n_rejected < 1:
         raise DataError(f"--n-rejected must be at least 1, got {n_rejected}")
     for task in tasks:
@@ -142,7 +155,7 @@ def build_dataset(
     utts = load_split(data_dir, split, dev_fraction=dev_fraction, seed=split_seed)
     if limit is not None:
         utts = utts[:limit]
-    records = make_records(utts, tasks, n_rejected, seed)
+    records = make_records(utts, tasks, n_rejected, seed, rejected_kind)
     if unsaid_rate > 0:
         from itertools import chain
 
@@ -150,6 +163,6 @@ def build_dataset(
         from lmm_apa.tasks.unsaid import aligned_word_ends, choose_unsaid
 
         unsaid = choose_unsaid(utts, unsaid_rate, seed, aligned_word_ends(Listener()))
-        extra = (make_unsaid_record(e, t, n_rejected, seed) for e in unsaid for t in tasks)
+        extra = (make_unsaid_record(e, t, n_rejected, seed, rejected_kind) for e in unsaid for t in tasks)
         records = chain(records, extra)
     return write_jsonl(records, out)

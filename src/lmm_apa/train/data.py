@@ -152,10 +152,9 @@ def corpus_sources(cfg: RunConfig) -> tuple[list[Source], list[Source]]:
         from lmm_apa.tasks.unsaid import aligned_word_ends, choose_unsaid
 
         unsaid = choose_unsaid(train, d.unsaid_rate, d.rejected_seed, aligned_word_ends(Listener()))
-        for e in unsaid:
-            train_sources.append(
-                _source(make_unsaid_record(e, d.task, d.n_rejected, d.rejected_seed), e.utt.unlabelled())
-            )
+        for e in unsaid:  # the simulated rejected answers of the same kind as the others'
+            row = make_unsaid_record(e, d.task, d.n_rejected, d.rejected_seed, d.rejected_kind)
+            train_sources.append(_source(row, e.utt.unlabelled()))
     return train_sources, [source(u) for u in dev]
 
 

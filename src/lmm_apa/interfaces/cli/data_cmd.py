@@ -29,6 +29,12 @@ def build(
     n_rejected: int = typer.Option(
         1, "--n-rejected", min=1, help="Rejected answers per example (a list in the JSONL when > 1)."
     ),
+    rejected_kind: str = typer.Option(
+        "perturb",
+        "--rejected-kind",
+        help="perturb (scores moved by 2-4 points, the paper's) | swap (two words' or phones' scores "
+        "traded: the wrong order).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the simulated rejected answers."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N utterances."),
     dev_fraction: float = typer.Option(
@@ -66,6 +72,7 @@ def build(
         dev_fraction=dev_fraction,
         split_seed=split_seed,
         unsaid_rate=unsaid_rate,
+        rejected_kind=rejected_kind,
     )
     table = Table(title=f"{out} ({split})")
     table.add_column("examples", justify="right")
