@@ -49,6 +49,7 @@ def test_deepspeed_two_processes_train_as_one_resume_and_save_the_whole_adapter(
     assert (out / "checkpoints" / "step-0000001" / "deepspeed").is_dir()
     second = launch(*run, *args, "--resume", timeout=400)
     assert "resumed from" in second.stdout and "step-0000001" in second.stdout
+    assert second.stdout.count("trained 2 steps") == 1  # the main process reports, once
 
     log = read_log(out / "log.jsonl")
     rows = [r for r in log if "loss" in r]

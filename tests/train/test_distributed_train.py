@@ -32,6 +32,7 @@ def test_two_processes_train_as_one_with_twice_the_accumulation_and_resume(tiny_
         LMM_APA, *args, "--stop-after", "2",
     )  # fmt: skip
     assert "2 process(es), MULTI_CPU" in first.stdout
+    assert first.stdout.count("stopped at step 2") == 1  # the main process reports, once
     second = launch(
         str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", LMM_APA, *args, "--resume"
     )

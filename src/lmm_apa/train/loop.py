@@ -43,6 +43,7 @@ class TrainResult:
     resumed_from: Path | None
     last_metrics: dict[str, float]
     eval_metrics: dict[str, float]
+    main_process: bool = True  # under several processes, whether this one is the main one
 
 
 def build_model(cfg: RunConfig) -> Any:
@@ -357,7 +358,8 @@ def train(
         if step != start_step:
             checkpoint()
         logger.close()
-        return TrainResult(out, out / "final", step, resumed_from, metrics, eval_metrics)
+        main = accelerator.is_main_process
+        return TrainResult(out, out / "final", step, resumed_from, metrics, eval_metrics, main)
     # The last step is always evaluated and saved (the loop's top only sees steps it will take).
     if dev_set:
         eval_metrics = evaluate_()
@@ -375,7 +377,7 @@ def train(
         cfg.save(final / "config.yaml")
     accelerator.wait_for_everyone()  # no process returns before the adapter is there
     logger.close()
-    return TrainResult(out, final, step, resumed_from, metrics, eval_metrics)
+    return TrainResult(out, final, step, resumed_from, metrics, eval_metrics, accelerator.is_main_process)
 
 
 class _progress:

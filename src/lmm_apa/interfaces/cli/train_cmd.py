@@ -57,6 +57,8 @@ def train(
 
     console = Console()
     result = run_training(cfg, resume=resume, progress=progress, stop_after=stop_after)
+    if not result.main_process:  # the main process reports for all of them
+        return
     if result.steps and result.final_adapter.exists() and not stop_after:
         console.print(f"trained {result.steps} steps; adapter: [bold]{result.final_adapter}[/]")
     else:
