@@ -113,6 +113,7 @@ def lmm_scores(scorer, items: list[tuple], heard_of: HeardCache, batch: int = 8)
 
 
 def score_variant(adapter: Path, dev: list, waves: dict, probes: list, heard_of: HeardCache, args) -> dict:
+    from lmm_apa.eval.listening import cut_word_scores, other_text_scores
     from lmm_apa.eval.report import evaluate_predictions
     from lmm_apa.infer.scorer import load_scorer
 
@@ -126,8 +127,8 @@ def score_variant(adapter: Path, dev: list, waves: dict, probes: list, heard_of:
     listen: dict[str, list[float]] = {}
     wrong = [((u.utt_id, "other", 0), other, waves[u.utt_id]) for u, other in probes]
     for pred in lmm_scores(scorer, wrong, heard_of):
-        listen.setdefault("wrong_text.sentence_accuracy", []).append(pred.accuracy)
-        listen.setdefault("wrong_text.word_accuracy", []).extend(w.accuracy for w in pred.words)
+        for key, values in other_text_scores(pred).items():
+            listen.setdefault(key, []).extend(values)
     cut = [
         ((u.utt_id, "own", 1), u.unlabelled(), waves[u.utt_id][: len(waves[u.utt_id]) // 2])
         for u, _ in probes
@@ -135,14 +136,8 @@ def score_variant(adapter: Path, dev: list, waves: dict, probes: list, heard_of:
     for (u, _), pred in zip(probes, lmm_scores(scorer, cut, heard_of), strict=True):
         wave = waves[u.utt_id]
         full = heard_of((u.utt_id, "own", 0), wave, u.unlabelled()).alignment
-        half = len(wave) / 2 / 16000
-        for w, fw in zip(pred.words, full.words, strict=True):
-            if fw.omitted:
-                continue
-            key = "cut_half.unsaid_word_accuracy" if fw.start >= half else None
-            key = "cut_half.said_word_accuracy" if fw.end <= half else key
-            if key:
-                listen.setdefault(key, []).append(w.accuracy)
+        for key, values in cut_word_scores(pred, full, len(wave) / 2 / 16000).items():
+            listen.setdefault(key, []).extend(values)
     del scorer
     gc.collect()
     return {

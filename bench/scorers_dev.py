@@ -39,6 +39,7 @@ def blend(lmm, evidence, weight):
 def main() -> None:
     from lmm_apa.data.audio import load_audio
     from lmm_apa.data.splits import load_split
+    from lmm_apa.eval.listening import cut_word_scores, other_text_scores
     from lmm_apa.eval.report import evaluate_predictions
     from lmm_apa.infer.heard import with_alignment
     from lmm_apa.infer.scorer import load_scorer
@@ -131,17 +132,9 @@ def main() -> None:
             )
             for name, pred in variants.items():
                 d = listen.setdefault(name, {})
-                if case == "wrong_text":
-                    d.setdefault("wrong_text.sentence_accuracy", []).append(pred.accuracy)
-                    d.setdefault("wrong_text.word_accuracy", []).extend(w.accuracy for w in pred.words)
-                else:
-                    for w, fw in zip(pred.words, full.words, strict=True):
-                        if fw.omitted:
-                            continue
-                        key = "cut_half.unsaid_word_accuracy" if fw.start >= half else None
-                        key = "cut_half.said_word_accuracy" if fw.end <= half else key
-                        if key:
-                            d.setdefault(key, []).append(w.accuracy)
+                got = other_text_scores(pred) if case == "wrong_text" else cut_word_scores(pred, full, half)
+                for key, values in got.items():
+                    d.setdefault(key, []).extend(values)
     # a model whose blend leaves a granularity to the readout does not read those slots (None)
     listen_mean = {
         n: {
