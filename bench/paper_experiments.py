@@ -109,6 +109,14 @@ def step_seconds(run_dir: Path, steps: int) -> float:
     return sum(s for k, s in per_step.items() if k <= steps)
 
 
+def train_precision(run_dir: Path) -> str | None:
+    """The precision the run trained in (its saved config holds the resolved one), None if unknown."""
+    import yaml
+
+    path = run_dir / "config.yaml"
+    return (yaml.safe_load(path.read_text()).get("train") or {}).get("precision") if path.is_file() else None
+
+
 def config_differences(run_dir: Path, cfg: Any) -> list[str]:
     """Training keys where a reused run's saved config differs from the variant's."""
     import yaml
@@ -137,8 +145,9 @@ def score_adapter(adapter: Path, dev: list, args: argparse.Namespace) -> tuple[d
     from lmm_apa.eval.report import evaluate_predictions
     from lmm_apa.infer.batch import predict_utterances
     from lmm_apa.infer.scorer import load_scorer
+    from lmm_apa.models.precision import resolve_precision
 
-    scorer = load_scorer(adapter, mode="onepass", precision=args.precision)
+    scorer = load_scorer(adapter, mode="onepass", precision=resolve_precision(args.precision).name)
     start = time.perf_counter()
     batch = predict_utterances(scorer, dev, progress=False)
     seconds = time.perf_counter() - start
@@ -150,6 +159,7 @@ def score_adapter(adapter: Path, dev: list, args: argparse.Namespace) -> tuple[d
 def run_variant(name: str, run_dir: Path, dev: list, args: argparse.Namespace) -> dict:
     """Train (or resume, or reuse) one variant, then score its final adapter; its result record."""
     from lmm_apa.eval.predictions import write_predictions
+    from lmm_apa.models.precision import resolve_precision
     from lmm_apa.train.loop import train
 
     cfg = variant_config(name, run_dir, args)
@@ -172,6 +182,9 @@ def run_variant(name: str, run_dir: Path, dev: list, args: argparse.Namespace) -
         "max_steps": args.steps,
         "utterances_seen": steps_reached(run_dir) * cfg.train.grad_accum * cfg.train.batch_size,
         "train_s": step_seconds(run_dir, args.steps),
+        # fp32 where the CPU has no bf16 units: steps are slower and the numbers round differently
+        "train_precision": train_precision(run_dir),
+        "score_precision": resolve_precision(args.precision).name,
         "score_s": score_s,
         "dev_utts": len(dev),
         "not_scored": batch.errors,
@@ -185,6 +198,19 @@ def unfinished(name: str, run_dir: Path, args: argparse.Namespace) -> dict:
     steps = steps_reached(run_dir)
     return {"variant": name, "status": "unfinished" if steps else "not started", "steps": steps,
             "max_steps": args.steps, "train_s": step_seconds(run_dir, args.steps)}  # fmt: skip
+
+
+def measured_s_per_step(out: Path, fallback: float = 24.0) -> float:
+    """The median seconds a step of the variants done so far (2 CPU cores, bf16: 24-32 s for SimPO
+    with three rejected answers), for --dry-run's estimate."""
+    import statistics
+
+    per = []
+    for path in out.glob("*.json"):
+        r = json.loads(path.read_text())
+        if isinstance(r, dict) and r.get("status") == "done" and r.get("steps"):
+            per.append(r["train_s"] / r["steps"])
+    return statistics.median(per) if per else fallback
 
 
 def _cell(m: dict | None, stat: str) -> str:
@@ -258,8 +284,8 @@ def write_table(results: list[dict], dev: list, args: argparse.Namespace) -> str
         f"on (its own scores, no blend), on {len(dev)} dev25 recordings ({speakers} speakers); "
         f"95% speaker-bootstrap intervals ({args.n_boot} resamples). `python bench/paper_experiments.py`.",
         "",
-        "| variant | change | steps | train s | s/step | scored |",
-        "|---|---|---|---|---|---|",
+        "| variant | change | steps | train s | s/step | precision (train/score) | scored |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
         steps = f"{r['steps']}/{r['max_steps']}" + ("" if r.get("status") == "done" else f" ({r['status']})")
@@ -267,7 +293,11 @@ def write_table(results: list[dict], dev: list, args: argparse.Namespace) -> str
         scored = f"{r['dev_utts'] - len(r['not_scored'])}" if r.get("status") == "done" else "—"
         reused = f" (reused {r['reused']})" if r.get("reused") else ""
         change = VARIANTS[r["variant"]][1] + reused
-        lines.append(f"| {r['variant']} | {change} | {steps} | {r['train_s']:.0f} | {per} | {scored} |")
+        prec = "—"
+        if r.get("status") == "done":
+            prec = f"{r.get('train_precision') or '?'}/{r.get('score_precision') or '?'}"
+        cells = [r["variant"], change, steps, f"{r['train_s']:.0f}", per, prec, scored]
+        lines.append("| " + " | ".join(cells) + " |")
     caps = next((r["metrics"] for r in results if r.get("status") == "done"), None)
     lines += ["", "PCC [95% CI]", "", *wide(results, lambda r, g, a: _cell(metric_of(r, g, a), "pcc"))]
 
@@ -346,7 +376,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--runs", default=str(ROOT / "runs" / "paper_experiments"))
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "paper_experiments"))
-    p.add_argument("--s-per-step", type=float, default=12.0, help="for --dry-run's estimate (2 CPU cores)")
+    p.add_argument(
+        "--s-per-step",
+        type=float,
+        default=None,
+        help="for --dry-run's estimate (default: the median of the variants done, else 24: runs/listen1)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan and its cost; train nothing")
     p.add_argument(
         "--table-only", action="store_true", help="write the table from what exists; train nothing"
@@ -376,6 +411,8 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     run_dirs = {n: args.reuse.get(n, Path(args.runs) / n) for n in args.variants}
     if args.dry_run:
+        if args.s_per_step is None:
+            args.s_per_step = measured_s_per_step(out)
         left = 0
         for name in args.variants:
             run_dir, done = run_dirs[name], (out / f"{name}.json").is_file()
@@ -388,7 +425,7 @@ def main(argv: list[str] | None = None) -> None:
         hours = left * args.s_per_step / 3600
         scoring = args.dev_utts / 2 / 60  # ~2 recordings/s one-pass with the aligner, bf16, 2 cores
         print(
-            f"{left} steps to train, ~{hours:.1f} h at {args.s_per_step:g} s a step, plus per variant "
+            f"{left} steps to train, ~{hours:.1f} h at {args.s_per_step:.0f} s a step, plus per variant "
             f"~{scoring:.0f} min of scoring and, once per task, the feature and evidence cache"
         )
         return

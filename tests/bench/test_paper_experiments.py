@@ -58,6 +58,7 @@ def test_every_variant_lands_in_the_table_and_a_rerun_skips_it(pe, tiny, corpus_
         assert f"| {name} | {pe.VARIANTS[name][1]} | 1/1 |" in table
         r = json.loads((out / f"{name}.json").read_text())
         assert r["status"] == "done" and r["dev_utts"] == 2 and r["train_s"] > 0
+        assert (r["train_precision"], r["score_precision"]) == ("fp32", "fp32")
     assert "minus simpo_ce's" in table and "(SCC / cap)" in table
     rows = (out / "table.csv").read_text().splitlines()
     assert rows[0].startswith("variant,status,steps,train_s") and len(rows) == 1 + 9 * len(pe.VARIANTS)
@@ -95,3 +96,13 @@ def test_reuse_names_a_run_and_checks_its_config(pe, tmp_path):
     assert pe.config_differences(tmp_path, pe.variant_config("simpo_ce", tmp_path, args)) == [
         "data.n_rejected: run 1, variant 3"
     ]
+
+
+def test_dry_run_estimate_uses_the_steps_measured_so_far(pe, tmp_path):
+    assert pe.measured_s_per_step(tmp_path) == 24.0  # nothing done: runs/listen1's measured step
+    for name, train_s in (("a", 300.0), ("b", 500.0), ("c", 400.0)):
+        done = {"status": "done", "steps": 10, "train_s": train_s}
+        (tmp_path / f"{name}.json").write_text(json.dumps(done))
+    (tmp_path / "a.vs_simpo_ce.json").write_text(json.dumps({"base_mtime": 1.0, "diff": {}}))
+    (tmp_path / "d.json").write_text(json.dumps({"status": "unfinished", "steps": 3, "train_s": 9.0}))
+    assert pe.measured_s_per_step(tmp_path) == 40.0
