@@ -18,7 +18,7 @@ from lmm_apa.errors import AudioError
 from lmm_apa.infer.reference import reference_utterance
 from lmm_apa.infer.scorer import ScoreResult
 from lmm_apa.interfaces.cli.app import app
-from lmm_apa.interfaces.cli.csv_rows import columns
+from lmm_apa.interfaces.csv_rows import columns
 
 BEAR_TEXT = "WE CALL IT BEAR"
 

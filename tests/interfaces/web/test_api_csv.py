@@ -10,7 +10,7 @@ import jsonschema
 from fastapi.testclient import TestClient
 from scorer_double import EnergyScorer
 
-from lmm_apa.interfaces.cli.csv_rows import columns, word_rows
+from lmm_apa.interfaces.csv_rows import columns, word_rows
 from lmm_apa.interfaces.web import create_app
 
 TEXT = "WE CALL IT BEAR"

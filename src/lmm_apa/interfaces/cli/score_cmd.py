@@ -233,18 +233,18 @@ class CsvSink:
     """`--format csv`: one row per word (`csv_rows`), the header first."""
 
     def __init__(self, stream: Any, ipa: bool = False) -> None:
-        from lmm_apa.interfaces.cli.csv_rows import columns
+        from lmm_apa.interfaces.csv_rows import columns
 
         self.writer = csv.DictWriter(stream, fieldnames=columns(ipa), restval="", extrasaction="ignore")
         self.writer.writeheader()
 
     def result(self, result: dict[str, Any], audio: str) -> None:
-        from lmm_apa.interfaces.cli.csv_rows import word_rows
+        from lmm_apa.interfaces.csv_rows import word_rows
 
         self.writer.writerows(word_rows(result, audio))
 
     def error(self, utt_id: str, audio: str, message: str) -> None:
-        from lmm_apa.interfaces.cli.csv_rows import error_row
+        from lmm_apa.interfaces.csv_rows import error_row
 
         self.writer.writerow(error_row(utt_id, audio, message))
 

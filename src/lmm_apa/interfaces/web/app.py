@@ -4,7 +4,7 @@ Without a sentence, `POST /score` transcribes the recording (`lmm_apa.infer.tran
 `create_app(transcriber=...)`, Whisper-base by default, loaded on first use) and scores it against
 the transcript. `phones=ipa` adds IPA, `scale=100` puts every score on 0-100 (`lmm_apa.data`).
 `?format=csv` (or `Accept: text/csv`) answers as `lmm-apa score --format csv` writes: one row per word
-(`interfaces.cli.csv_rows`); errors stay JSON. Every response's `meta.whisper` says whose Whisper-base
+(`interfaces.csv_rows`); errors stay JSON. Every response's `meta.whisper` says whose Whisper-base
 weights heard it (`create_app(whisper=...)`, `lmm_apa.models.provenance`).
 
 The scorer is injected (`create_app(scorer_factory=...)`) and built once, at startup, so tests run
@@ -288,7 +288,7 @@ def _csv_response(response: ScoreResponse, audio: str, ipa: bool) -> Response:
     """The response's rows as `lmm-apa score --format csv` writes them (same module, same columns)."""
     import csv
 
-    from lmm_apa.interfaces.cli.csv_rows import columns, word_rows
+    from lmm_apa.interfaces.csv_rows import columns, word_rows
 
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns(ipa), restval="", extrasaction="ignore")

@@ -1,4 +1,5 @@
-"""`lmm-apa score --format csv`: results as a spreadsheet opens them, one row per word.
+"""Results as a spreadsheet opens them, one row per word: `lmm-apa score --format csv` and the web
+API's CSV answer (both interfaces write the same rows).
 
 Each row holds its utterance's sentence scores, then the word's own; lists parallel to the word's
 phones are space-separated in one cell (``W IY0`` / ``2.0 1.9``; a null entry is ``-``). The
