@@ -146,3 +146,15 @@ def test_filler_training_learns_the_slots(tiny_cfg, slot_jsonl):
     assert log[-1]["nll_loss"] < log[0]["nll_loss"]
     assert log[-1]["rewards/margins"] > log[0]["rewards/margins"]
     assert all(name in log[0] for name in TRL_NAMES)
+
+
+def test_each_process_draws_its_own_dropout_masks():
+    from lmm_apa.train.loop import dropout_seed
+
+    assert dropout_seed(0, rank=0, step=0) is None and dropout_seed(0, rank=0, step=20) is None
+    seeds = {dropout_seed(s, r, k) for s in (0, 1) for r in (1, 2, 3) for k in (0, 2, 20)}
+    assert len(seeds) == 18  # apart across seeds, processes and resume points
+    torch.manual_seed(dropout_seed(0, rank=1, step=0))
+    one = torch.nn.functional.dropout(torch.ones(64), 0.5)
+    torch.manual_seed(0)
+    assert not torch.equal(one, torch.nn.functional.dropout(torch.ones(64), 0.5))

@@ -73,6 +73,14 @@ def micro_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[i
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
+def dropout_seed(seed: int, rank: int, step: int) -> int | None:
+    """The seed of process ``rank``'s dropout masks from ``step`` on; None for the main process, which
+    keeps the run's random state (a checkpoint restores it, so a resumed run is the uninterrupted one).
+    The others would draw the main process's masks (the same seed, or the restored state, on each):
+    each draws its own, and after a resume not those it drew at step 1 (its state is not saved)."""
+    return None if rank == 0 else seed + 7919 * rank + 104729 * step
+
+
 def make_batch(examples: list[Example], lmm: Any, with_rejected: bool) -> Batch:
     feats = [load_features(e.feats_path) for e in examples]
     make = collate_slots if examples[0].slot_positions is not None else collate
@@ -290,6 +298,8 @@ def train(
         accelerator.wait_for_everyone()
 
     start_step = step
+    if (reseed := dropout_seed(t.seed, rank, step)) is not None:
+        set_seed(reseed)
     bar = _progress(progress and accelerator.is_main_process, total_steps, step)
     metrics: dict[str, float] = {}
     eval_metrics: dict[str, float] = {}
