@@ -194,6 +194,24 @@ def run_variant(name: str, run_dir: Path, dev: list, args: argparse.Namespace) -
     return record
 
 
+def rescore(spec: str, dev: list, args: argparse.Namespace) -> None:
+    """A variant's adapter scored again at another precision (e.g. fp32 on a CPU without bf16 units,
+    beside a record scored in bf16); compare with bench/compare_predictions.py."""
+    from lmm_apa.eval.predictions import write_predictions
+    from lmm_apa.models.precision import resolve_precision
+
+    name, _, adapter = spec.partition("=")
+    precision = resolve_precision(args.precision).name
+    metrics, batch, seconds = score_adapter(Path(adapter), dev, args)
+    stem = f"{name}.{precision}"
+    preds = Path(args.out) / f"{stem}.predictions.jsonl"
+    write_predictions(batch.predictions.values(), preds)
+    record = {"variant": name, "adapter": adapter, "score_precision": precision, "score_s": seconds,
+              "dev_utts": len(dev), "not_scored": batch.errors, "metrics": metrics}  # fmt: skip
+    (Path(args.out) / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(f"{name} scored at {precision} in {seconds:.0f} s -> {preds}", flush=True)
+
+
 def unfinished(name: str, run_dir: Path, args: argparse.Namespace) -> dict:
     steps = steps_reached(run_dir)
     return {"variant": name, "status": "unfinished" if steps else "not started", "steps": steps,
@@ -382,6 +400,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="for --dry-run's estimate (default: the median of the variants done, else 24: runs/listen1)",
     )
+    p.add_argument(
+        "--rescore",
+        default=None,
+        metavar="VARIANT=ADAPTER",
+        help="score ADAPTER (a variant's final adapter) again at --precision into "
+        "<out>/VARIANT.<precision>.predictions.jsonl and .json: how much the scoring precision alone moves",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan and its cost; train nothing")
     p.add_argument(
         "--table-only", action="store_true", help="write the table from what exists; train nothing"
@@ -430,6 +455,9 @@ def main(argv: list[str] | None = None) -> None:
         )
         return
     dev = spread_sample(load_split(args.data or default_corpus_dir(), "dev25"), args.dev_utts)
+    if args.rescore:
+        rescore(args.rescore, dev, args)
+        return
     results: list[dict] = []
     for name in args.variants:
         path = out / f"{name}.json"

@@ -67,6 +67,15 @@ def test_every_variant_lands_in_the_table_and_a_rerun_skips_it(pe, tiny, corpus_
     assert pe.metric_of(sentence, "word", "accuracy") is None
     assert pe.metric_of(sentence, "sentence", "total") is not None
 
+    # a variant's adapter scored again at another precision: its own record stays as it was
+    before = (out / "simpo_ce.predictions.jsonl").read_text()
+    adapter = tmp_path / "runs" / "simpo_ce" / "final"
+    pe.main(_argv(tmp_path, corpus_dir, tiny, "--rescore", f"simpo_ce={adapter}", "--precision", "bf16"))
+    again = json.loads((out / "simpo_ce.bf16.json").read_text())
+    assert again["score_precision"] == "bf16" and again["dev_utts"] == 2
+    assert (out / "simpo_ce.bf16.predictions.jsonl").read_text().count("\n") == 2
+    assert (out / "simpo_ce.predictions.jsonl").read_text() == before
+
     # rerun: nothing is trained or scored again
     def refuse(*a, **k):
         raise AssertionError("a finished variant was run again")
