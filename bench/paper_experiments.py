@@ -145,9 +145,8 @@ def score_adapter(adapter: Path, dev: list, args: argparse.Namespace) -> tuple[d
     from lmm_apa.eval.report import evaluate_predictions
     from lmm_apa.infer.batch import predict_utterances
     from lmm_apa.infer.scorer import load_scorer
-    from lmm_apa.models.precision import resolve_precision
 
-    scorer = load_scorer(adapter, mode="onepass", precision=resolve_precision(args.precision).name)
+    scorer = load_scorer(adapter, mode="onepass", precision=args.precision)
     start = time.perf_counter()
     batch = predict_utterances(scorer, dev, progress=False)
     seconds = time.perf_counter() - start
@@ -159,7 +158,6 @@ def score_adapter(adapter: Path, dev: list, args: argparse.Namespace) -> tuple[d
 def run_variant(name: str, run_dir: Path, dev: list, args: argparse.Namespace) -> dict:
     """Train (or resume, or reuse) one variant, then score its final adapter; its result record."""
     from lmm_apa.eval.predictions import write_predictions
-    from lmm_apa.models.precision import resolve_precision
     from lmm_apa.train.loop import train
 
     cfg = variant_config(name, run_dir, args)
@@ -184,7 +182,7 @@ def run_variant(name: str, run_dir: Path, dev: list, args: argparse.Namespace) -
         "train_s": step_seconds(run_dir, args.steps),
         # fp32 where the CPU has no bf16 units: steps are slower and the numbers round differently
         "train_precision": train_precision(run_dir),
-        "score_precision": resolve_precision(args.precision).name,
+        "score_precision": args.precision,
         "score_s": score_s,
         "dev_utts": len(dev),
         "not_scored": batch.errors,
@@ -198,18 +196,16 @@ def rescore(spec: str, dev: list, args: argparse.Namespace) -> None:
     """A variant's adapter scored again at another precision (e.g. fp32 on a CPU without bf16 units,
     beside a record scored in bf16); compare with bench/compare_predictions.py."""
     from lmm_apa.eval.predictions import write_predictions
-    from lmm_apa.models.precision import resolve_precision
 
     name, _, adapter = spec.partition("=")
-    precision = resolve_precision(args.precision).name
     metrics, batch, seconds = score_adapter(Path(adapter), dev, args)
-    stem = f"{name}.{precision}"
+    stem = f"{name}.{args.precision}"
     preds = Path(args.out) / f"{stem}.predictions.jsonl"
     write_predictions(batch.predictions.values(), preds)
-    record = {"variant": name, "adapter": adapter, "score_precision": precision, "score_s": seconds,
+    record = {"variant": name, "adapter": adapter, "score_precision": args.precision, "score_s": seconds,
               "dev_utts": len(dev), "not_scored": batch.errors, "metrics": metrics}  # fmt: skip
     (Path(args.out) / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"{name} scored at {precision} in {seconds:.0f} s -> {preds}", flush=True)
+    print(f"{name} scored at {args.precision} in {seconds:.0f} s -> {preds}", flush=True)
 
 
 def unfinished(name: str, run_dir: Path, args: argparse.Namespace) -> dict:
@@ -419,6 +415,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--reuse takes VARIANT=RUN_DIR with VARIANT one of {list(VARIANTS)}, got {item!r}")
         reuse[name] = Path(path)
     args.reuse = reuse
+    from lmm_apa.models.precision import resolve_precision
+
+    try:  # what "auto" is on this machine, once
+        args.precision = resolve_precision(args.precision).name
+    except ValueError as e:
+        p.error(str(e))
     if args.steps is None:
         from lmm_apa.train.config import load_config
 
