@@ -2,8 +2,8 @@
 
 ``Aligner.align(frames, reference)`` runs the phone recogniser on the encoder frames, force-aligns
 the reference's canonical phones with words allowed to go unsaid (`align_words`), and returns an
-`Alignment`: word and phone times in seconds, omitted words, extra speech between words, the phone
-heard where it is not the canonical one, and the evidence vectors `lmm_apa.align.readout` reads.
+`Alignment`: word and phone times in seconds, omitted words, extra speech between words, each
+phone's best rival in its segment, and the evidence vectors `lmm_apa.align.readout` reads.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lmm_apa.align.evidence import OMITTED_STATS, PHONE_SCALARS, WORD_SCALARS, heard_phone, segment_stats
+from lmm_apa.align.evidence import OMITTED_STATS, PHONE_SCALARS, WORD_SCALARS, rival_phone, segment_stats
 from lmm_apa.align.head import DEFAULT_HEAD, PhoneHead
 from lmm_apa.align.phoneset import BLANK, PHONES, phone_id
 from lmm_apa.align.viterbi import align_words
@@ -39,7 +39,9 @@ class PhoneAlignment:
     symbol: str
     start: float | None  # seconds; None when the word was not said
     end: float | None
-    heard: str | None  # the phone heard instead, None where it is the canonical one
+    # The canonical phone's best competitor in the segment (None when unsaid); the scorer reports it
+    # as heard where the evidence readout scores the phone wrong (`EvidenceReadout.heard_phone`).
+    rival: str | None
     stats: dict[str, float]
     share: np.ndarray  # share of the segment's phone mass per phone (39,); zeros when unsaid
     state: np.ndarray  # recogniser state pooled over the segment (2 * d_hidden,)
@@ -135,7 +137,7 @@ def align_posteriors(
                     p.symbol,
                     lo / FRAME_RATE,
                     hi / FRAME_RATE,
-                    heard_phone(share, c, stats["gop"]),
+                    rival_phone(share, c),
                     stats,
                     share,
                     hidden[seg].mean(axis=0),

@@ -77,7 +77,8 @@ OMITTED_STATS: dict[str, float] = {
 }
 
 
-def heard_phone(share: np.ndarray, canonical: int, gop: float) -> str | None:
-    """The phone the segment sounds like most when that is not the canonical one (GOP below 0)."""
-    best = int(share.argmax())
-    return PHONES[best] if gop < 0 and best != canonical - 1 else None
+def rival_phone(share: np.ndarray, canonical: int) -> str:
+    """The phone other than the canonical one that takes most of the segment's phone mass."""
+    rivals = share.copy()
+    rivals[canonical - 1] = -1.0
+    return PHONES[int(rivals.argmax())]

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lmm_apa.align.aligner import FRAME_RATE, Alignment, WordAlignment
+from lmm_apa.align.aligner import FRAME_RATE, Alignment, PhoneAlignment, WordAlignment
 from lmm_apa.align.evidence import PHONE_SCALARS
 from lmm_apa.align.phoneset import PHONES, phone_id
 from lmm_apa.data.records import Phone, Utterance, Word
@@ -35,6 +35,11 @@ OMITTED_STRESS = 5.0
 # A said word whose predicted accuracy is below this is reported as mispronounced. The corpus' raters
 # give 0-10, and words at 5 or below have at least one clearly wrong sound in their guidelines.
 MISPRONUNCIATION_BELOW = 6.0
+# A said phone whose predicted accuracy (0-2) is below this is reported as heard as its rival: "more
+# wrong than right". Measured as a detector of the phones raters scored below 1 on dev25
+# (bench/results/heard_phones.md): F1 0.64 against 0.36 for the recogniser's own choice (GOP < 0,
+# the earlier rule, which flagged a quarter of all phones); cross-validated cuts fall at 1.0-1.3.
+HEARD_BELOW = 1.0
 _GAP = ("gop", "log_share", "lp_path")  # neighbour statistics a phone sees
 _SENTENCE = ("accuracy", "fluency", "prosodic", "total")
 
@@ -223,6 +228,13 @@ class EvidenceReadout:
         if word.omitted:
             return "omission"
         return "mispronunciation" if accuracy < MISPRONUNCIATION_BELOW else "none"
+
+    @staticmethod
+    def heard_phone(phone: PhoneAlignment, accuracy: float | None) -> str | None:
+        """The phone heard instead of a said one the readout scores wrong; None where it sounds right."""
+        if phone.rival is None or accuracy is None or accuracy >= HEARD_BELOW:
+            return None
+        return phone.rival
 
     # ---- save / load ------------------------------------------------------------------------------
     def save(self, out_dir: str | Path, **provenance) -> Path:

@@ -7,7 +7,8 @@ Rules, so that the scores agree with what was said:
   ``mispronunciation``; otherwise ``none``;
 - sentence completeness is the share of words said, 0-10, as the corpus defines it; and no sentence
   score is above it when words are missing (reading half a sentence well is not a 9);
-- ``phones-heard``: the phone the recogniser heard where it is not the canonical one.
+- ``phones-heard``: where the evidence readout scores a said phone below `HEARD_BELOW` (more wrong
+  than right), the phone the recogniser heard most in its place; None elsewhere.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ def with_alignment(scored: Utterance, alignment: Alignment, evidence: Utterance)
             "error_type": EvidenceReadout.error_type(wa, ev.accuracy),
             "phones_start": [_r(p.start) for p in wa.phones],
             "phones_end": [_r(p.end) for p in wa.phones],
-            "phones_heard": [p.heard for p in wa.phones],
+            "phones_heard": [
+                EvidenceReadout.heard_phone(p, q.accuracy) for p, q in zip(wa.phones, ev.phones, strict=True)
+            ],
         }
         if wa.omitted:
             update |= {
