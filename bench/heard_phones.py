@@ -37,14 +37,20 @@ DETECTORS = ("readout", "gop")
 
 
 def collect(listener, utts) -> dict[str, np.ndarray]:
-    """Per said phone: label, GOP, the readout's accuracy, speaker; and the omitted phones' labels."""
+    """Per said phone: label, GOP, the readout's accuracy, speaker; the omitted phones' labels; per
+    said word (``word_*``): label, the readout's accuracy, speaker."""
     from lmm_apa.data.audio import load_audio
 
     rows: dict[str, list] = {"label": [], "gop": [], "readout": [], "speaker": []}
+    words: dict[str, list] = {"label": [], "readout": [], "speaker": []}
     omitted: list[float] = []
     for u in utts:
         heard = listener.hear(load_audio(u.audio_path), u.unlabelled())
         for w, wa, ev in zip(u.words, heard.alignment.words, heard.evidence.words, strict=True):
+            if not wa.omitted and w.accuracy is not None:
+                words["label"].append(w.accuracy)
+                words["readout"].append(ev.accuracy)
+                words["speaker"].append(u.speaker or u.utt_id)
             for p, pa, pe in zip(w.phones, wa.phones, ev.phones, strict=True):
                 if p.accuracy is None:
                     continue
@@ -57,6 +63,7 @@ def collect(listener, utts) -> dict[str, np.ndarray]:
                 rows["speaker"].append(u.speaker or u.utt_id)
     out = {k: np.asarray(v) for k, v in rows.items()}
     out["omitted"] = np.asarray(omitted)
+    out |= {f"word_{k}": np.asarray(v) for k, v in words.items()}
     return out
 
 
@@ -130,7 +137,7 @@ def summarise(flag, pos, spk, n_boot, seed) -> dict:
 
 def main() -> None:
     from lmm_apa.align.frontend import Listener
-    from lmm_apa.align.readout import HEARD_BELOW
+    from lmm_apa.align.readout import HEARD_BELOW, MISPRONUNCIATION_BELOW
     from lmm_apa.data.splits import load_split
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -168,6 +175,17 @@ def main() -> None:
                 "best_cut_all_dev": round(best_cut(score, pos, grids[name]), 2),
             }
         result["targets"][target] = res
+    # Words: `error_type` "mispronunciation" where the readout's word accuracy is below its cut.
+    pos = d["word_label"] < MISPRONUNCIATION_BELOW
+    score, spk = d["word_readout"], d["word_speaker"]
+    cv, cuts = cv_flags(score, pos, spk, np.linspace(1, 9.5, 86))
+    result["words"] = {
+        "said_words": int(len(pos)), "positives": int(pos.sum()),
+        "positive_share": round(float(pos.mean()), 4),
+        "cut": MISPRONUNCIATION_BELOW, "auc": round(auc(score, pos), 3),
+        "shipped": summarise(score < MISPRONUNCIATION_BELOW, pos, spk, args.n_boot, 0),
+        "cv": summarise(cv, pos, spk, args.n_boot, 0), "fold_cuts": [round(c, 2) for c in cuts],
+    }  # fmt: skip
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
@@ -198,6 +216,17 @@ def table(r: dict) -> str:
                 f"| {s['f1']:.2f} {s['f1_ci']} | {100 * s['flagged_share']:.1f}% "
                 f"| {cv['f1']:.2f} {cv['f1_ci']} ({', '.join(f'{c:g}' for c in m['fold_cuts'])}) |"
             )
+    w, s = r["words"], r["words"]["shipped"]
+    cv = w["cv"]
+    lines += [
+        "",
+        f"Words (`error_type` mispronunciation: the readout's word accuracy < {w['cut']:g}) against the "
+        f"raters' word accuracy < {w['cut']:g}: {w['positives']} of {w['said_words']} said words "
+        f"({100 * w['positive_share']:.1f}%); AUC {w['auc']:.3f}, precision {s['precision']:.2f} "
+        f"{s['precision_ci']}, recall {s['recall']:.2f} {s['recall_ci']}, F1 {s['f1']:.2f} {s['f1_ci']}, "
+        f"{100 * s['flagged_share']:.1f}% flagged; CV F1 {cv['f1']:.2f} {cv['f1_ci']} "
+        f"(fold cuts {', '.join(f'{c:g}' for c in w['fold_cuts'])}).",
+    ]
     return "\n".join(lines) + "\n"
 
 
