@@ -64,7 +64,19 @@ def assert_trained_as_one(out: Path, one, steps: list[int], logged: tuple[str, .
 
     got, ref = adapter_weights(out / "final"), adapter_weights(one.final_adapter)
     assert got.keys() == ref.keys()
+    lr = yaml.safe_load((one.output_dir / "config.yaml").read_text())["train"]["lr"]
     for name in ref:  # whole tensors (FSDP, ZeRO-3: gathered), trained as one process trains them
         assert got[name].shape == ref[name].shape, name
-        torch.testing.assert_close(got[name], ref[name], atol=1e-5, rtol=1e-4)
+        assert_same_update(got[name], ref[name], lr, name)
     return ref
+
+
+def assert_same_update(got: torch.Tensor, ref: torch.Tensor, lr: float, name: str) -> None:
+    """Equal to float rounding. Adam divides each gradient by its own running scale, so where a
+    gradient is near 0 the rounding of a two-process reduction (summed in another order) can move
+    that weight's update by a fraction of lr: a few such weights are allowed 1% of lr. A missing or
+    doubled reduction, a wrong shard or a skipped step moves most weights by about lr."""
+    close = torch.isclose(got, ref, atol=1e-5, rtol=1e-4)
+    far = (got - ref).abs().max().item()
+    assert (~close).float().mean().item() <= 1e-3, (name, "weights differ", int((~close).sum()), far)
+    assert far <= 0.01 * lr, (name, far, lr)
