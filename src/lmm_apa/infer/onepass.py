@@ -75,15 +75,27 @@ def onepass_scores(
         logits = lmm.logits_at(ids, torch.ones_like(ids), [feats], at, extra)[0]
         probs = logits[:, symbols].float().softmax(-1).cpu()
         answer[slot_at] = symbols[probs.argmax(-1)]
-    units = torch.arange(probs.shape[1], dtype=torch.float32)
-    mean_units = probs @ units
-    std_units = (probs @ units**2 - mean_units**2).clamp_min(0).sqrt()
+    mean_units, std_units = slot_moments(probs)
     mean, std = {}, {}
     for i, slot in enumerate(layout.slots):
         scale = UNITS_PER_POINT[slot.granularity]
         mean[slot] = float(mean_units[i]) / scale
         std[slot] = float(std_units[i]) / scale
     return SlotReadout(with_scores(reference, mean), layout.slots, probs, mean, std)
+
+
+def slot_moments(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and standard deviation, in symbol units, of each slot's distribution (last dim: the 11
+    symbols).
+
+    A float32 softmax sums to 1 only to rounding, so a slot sure of its top symbol can read a hair
+    above it (10.0000005 units: a phone accuracy of 2.0000002, which the answer schema refuses);
+    the mean is clamped to the symbols' range.
+    """
+    units = torch.arange(probs.shape[-1], dtype=torch.float32)
+    mean_units = (probs @ units).clamp(0, probs.shape[-1] - 1)
+    std_units = (probs @ units**2 - mean_units**2).clamp_min(0).sqrt()
+    return mean_units, std_units
 
 
 # A batch's padded size (rows x longest row): bounds the activations of one forward pass.
@@ -187,9 +199,7 @@ def _score_chunk(lmm, chunk, rows, feats, references, evidence, passes, out) -> 
 
 def _readout(reference: Utterance, slot_list: list[Slot], probs: torch.Tensor) -> SlotReadout:
     """Expected score and spread of every slot from its distribution over the 11 symbols."""
-    units = torch.arange(probs.shape[1], dtype=torch.float32)
-    mean_units = probs @ units
-    std_units = (probs @ units**2 - mean_units**2).clamp_min(0).sqrt()
+    mean_units, std_units = slot_moments(probs)
     mean, std = {}, {}
     for i, slot in enumerate(slot_list):
         scale = UNITS_PER_POINT[slot.granularity]
