@@ -39,6 +39,22 @@ def process_state() -> Any:
     return PartialState(cpu=use_cpu_processes())
 
 
+def close_process_group() -> None:
+    """Barrier, then tear the process group down before the interpreter exits.
+
+    Left to interpreter shutdown, gloo's threads can be destroyed while still joinable, and a
+    process dies with SIGABRT ("terminate called without an active exception") after its work is
+    done: the launcher then reports the whole job failed. A no-op in a single process.
+    """
+    if launched_world_size() == 1:
+        return
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 class Workers:
     """This process's place among the launched ones, for work that splits by item (scoring).
 

@@ -367,6 +367,7 @@ def train(
     if step < total_steps:  # stopped early on request: checkpoint, no final adapter
         if step != start_step:
             checkpoint()
+        accelerator.wait_for_everyone()  # as at the end: no process leaves while another still saves
         logger.close()
         main = accelerator.is_main_process
         return TrainResult(out, out / "final", step, resumed_from, metrics, eval_metrics, main)
