@@ -53,11 +53,10 @@ def train(
 
     from rich.console import Console
 
+    from lmm_apa.distributed import close_process_group
     from lmm_apa.train.loop import train as run_training
 
     console = Console()
-    from lmm_apa.distributed import close_process_group
-
     result = run_training(cfg, resume=resume, progress=progress, stop_after=stop_after)
     close_process_group()  # not on an error: a barrier there would wait for a process that died
     if not result.main_process:  # the main process reports for all of them
