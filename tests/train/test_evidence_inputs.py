@@ -97,7 +97,7 @@ def test_the_paper_backbone_opts_in_to_the_same_inputs(tmp_path, tiny_jsonl, cor
     """A Qwen2-Audio model (its own Whisper audio tower, not the aligner's CT2 Whisper-base) reads
     the aligner's evidence too: the paper's configs opt in with data.evidence + answer_inputs filler."""
     from lmm_apa.infer.scorer import load_scorer
-    from lmm_apa.models.tiny import tiny_qwen2_audio
+    from lmm_apa.models.testing import tiny_qwen2_audio
     from lmm_apa.train.config import load_config
 
     backbone = tiny_qwen2_audio(tmp_path / "qwen2audio", design="qwen2_audio")

@@ -15,15 +15,14 @@ from typing import Any
 
 import yaml
 
-from lmm_apa.errors import LmmApaError
+from lmm_apa.errors import ConfigError
 
 TASKS: tuple[str, ...] = ("multi", "sentence", "word", "phone")
 ANSWER_INPUTS: tuple[str, ...] = ("teacher", "filler")
 EVIDENCE_KINDS: tuple[str, ...] = ("gop", "segments", "gop+segments")  # = align.slot_evidence's
 
 
-class ConfigError(LmmApaError):
-    """A training config that cannot be used (unknown key, bad value, missing file)."""
+__all__ = ["ConfigError", "RunConfig", "load_config"]  # ConfigError: lmm_apa.errors', raised here
 
 
 def _f(default: Any, help: str, why: str = "") -> Any:
