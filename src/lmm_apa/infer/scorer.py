@@ -4,7 +4,7 @@
 LoRA adapter under ``lmm_apa/weights/default``). ``--model`` may also name an adapter folder written by
 ``lmm-apa train``, a Qwen2-Audio folder (zero-shot unless an adapter is given), ``zero-shot`` (the
 default backbone without its adapter: the paper's baseline), or ``evidence`` (no LMM: the aligner's
-evidence readout alone, `lmm_apa.align.readout`).
+evidence readout alone, `lmm_apa.align.evidence_scorer`).
 
 Every scorer listens first: the aligner (`lmm_apa.align`) finds which words were said and when, and
 `lmm_apa.infer.heard.with_alignment` puts that into the scores (omissions, completeness, times,
@@ -218,11 +218,13 @@ class Scorer:
                 raise ModelError(
                     f"--model {self.name!r} reads the aligner's evidence: score with listening on"
                 )
-            from lmm_apa.align.slot_evidence import slot_inputs
             from lmm_apa.tasks.answer import slots
+            from lmm_apa.tasks.slot_evidence import slot_inputs
 
             kind = self.lmm.evidence_kind
-            evidence = slot_inputs(kind, self.listener.readout, heard.alignment, slots(reference, self.task))
+            evidence = slot_inputs(
+                kind, self.listener.evidence_scorer, heard.alignment, slots(reference, self.task)
+            )
         return feats, evidence
 
     def assess_text(self, audio: Any, text: str, utt_id: str = "input") -> ScoreResult:

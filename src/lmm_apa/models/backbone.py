@@ -92,7 +92,7 @@ class AudioLMM:
 
     def add_evidence_projector(self, width: int, kind: str = "gop") -> None:
         """A fresh evidence projector (trainable) for slot inputs of ``kind``
-        (`lmm_apa.align.slot_evidence.EVIDENCE_KINDS`). Its last layer starts at zero, so a model
+        (`lmm_apa.tasks.slot_evidence.EVIDENCE_KINDS`). Its last layer starts at zero, so a model
         that gets one starts out exactly as without it and learns how much of the evidence to use."""
         import torch
         from torch import nn

@@ -109,7 +109,7 @@ class DataConfig:
     evidence: bool | str = _f(
         "none",
         "what each score slot reads from the aligner through an evidence projector "
-        "(lmm_apa.align.slot_evidence): none | gop (the recogniser's per-phone/word evidence; true "
+        "(lmm_apa.tasks.slot_evidence): none | gop (the recogniser's per-phone/word evidence; true "
         "means gop) | segments (the slot's aligned audio frames pooled, its duration) | gop+segments; "
         "needs answer_inputs: filler and the corpus (not a JSONL)",
         "none: the paper's inputs (audio tokens and text only)",

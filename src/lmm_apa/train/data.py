@@ -193,8 +193,8 @@ def jsonl_sources(path: str | Path, task: str, n_rejected: int, limit: int | Non
 def cached_evidence(listener: Any, s: Source, task: str, folder: Path, kind: str = "gop") -> Path:
     """The aligner's per-slot inputs of ``kind`` for one source, computed once and kept at
     ``folder/<utt_id>.pt``."""
-    from lmm_apa.align.slot_evidence import slot_inputs
     from lmm_apa.tasks.answer import slots
+    from lmm_apa.tasks.slot_evidence import slot_inputs
 
     if s.reference is None:
         raise DataError(
@@ -204,7 +204,9 @@ def cached_evidence(listener: Any, s: Source, task: str, folder: Path, kind: str
     if path.is_file():
         return path
     heard = listener.hear(_source_wave(s.audio, s.audio_end), s.reference)
-    ev = torch.as_tensor(slot_inputs(kind, listener.readout, heard.alignment, slots(s.reference, task)))
+    ev = torch.as_tensor(
+        slot_inputs(kind, listener.evidence_scorer, heard.alignment, slots(s.reference, task))
+    )
     _save_entry(ev, path)
     return path
 
