@@ -22,6 +22,8 @@ import numpy as np
 from lmm_apa.data.audio import load_audio
 from lmm_apa.data.records import Utterance
 from lmm_apa.errors import LmmApaError, ModelError
+from lmm_apa.models.backbone import ADAPTER_JSON
+from lmm_apa.paths import WEIGHTS_DIR
 from lmm_apa.tasks.answer import TASKS, Slot
 
 MODES = ("onepass", "twopass", "generate")
@@ -34,8 +36,7 @@ DEFAULT_BATCH_SIZE = 8
 # 0.005-0.01 and stress by 0.05 (bench/scorers_dev.py on a speaker-spread half of dev25, chosen
 # there; bench/results/scorers_dev25_listen1.md; reported on the other half).
 DEFAULT_LMM_SHARE: dict[str, float] = {"sentence": 0.25, "word": 0.25, "phone": 0.25}
-DEFAULT_ADAPTER = Path(__file__).resolve().parents[1] / "weights" / "default"
-ADAPTER_JSON = "lmm_apa_adapter.json"
+DEFAULT_ADAPTER = WEIGHTS_DIR / "default"
 
 
 @dataclass

@@ -14,22 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lmm_apa.data import splits
 from lmm_apa.data.records import Utterance
+from lmm_apa.data.splits import SPLITS
 from lmm_apa.errors import DataError
 from lmm_apa.tasks.answer import TASKS, check_task, serialize
 from lmm_apa.tasks.pairs import rejected_answers
 from lmm_apa.tasks.prompts import build_prompt
 
-# dev is the speaker-disjoint model-selection part of train; train-minus-dev is what is left.
-SPLITS: tuple[str, ...] = ("train", "dev", "train-minus-dev", "dev25", "train-minus-dev25")
+# The named splits (`data.splits.SPLITS`) but test: training sets are never built from it.
+TRAINING_SPLITS: tuple[str, ...] = tuple(s for s in SPLITS if s != "test")
 
 
 def load_split(data_dir: str | Path, split: str, dev_fraction: float = 0.1, seed: int = 0) -> list[Utterance]:
     """The utterances of a split we may train on: never the test split."""
-    from lmm_apa.data import splits
-
-    if split not in SPLITS:
-        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    if split not in TRAINING_SPLITS:
+        raise DataError(f"unknown split {split!r}; choose one of {', '.join(TRAINING_SPLITS)}")
     return splits.load_split(data_dir, split, dev_fraction=dev_fraction, seed=seed)
 
 
