@@ -72,6 +72,26 @@ def make_unsaid_record(
     return record
 
 
+def unsaid_records(
+    utts: Sequence[Utterance],
+    tasks: Sequence[str],
+    rate: float,
+    seed: int = 0,
+    n_rejected: int = 1,
+    rejected_kind: str = "perturb",
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """(`UnsaidExample`, its training row) for a ``rate`` share of ``utts``, every task of each in
+    turn: the copies whose text was not (all) spoken (`lmm_apa.tasks.unsaid`), cut copies cut where
+    the aligner ends a word. ``seed`` chooses the copies and seeds their rejected answers. Both
+    routes to a training set (`build_dataset`, `train.data.corpus_sources`) take them from here."""
+    from lmm_apa.align.frontend import Listener
+    from lmm_apa.tasks.unsaid import aligned_word_ends, choose_unsaid
+
+    # Chosen now, not when the rows are first read: a missing aligner fails before anything is written.
+    unsaid = choose_unsaid(utts, rate, seed, aligned_word_ends(Listener()))
+    return ((e, make_unsaid_record(e, t, n_rejected, seed, rejected_kind)) for e in unsaid for t in tasks)
+
+
 def make_records(
     utts: Iterable[Utterance],
     tasks: Sequence[str],
@@ -159,10 +179,6 @@ def build_dataset(
     if unsaid_rate > 0:
         from itertools import chain
 
-        from lmm_apa.align.frontend import Listener
-        from lmm_apa.tasks.unsaid import aligned_word_ends, choose_unsaid
-
-        unsaid = choose_unsaid(utts, unsaid_rate, seed, aligned_word_ends(Listener()))
-        extra = (make_unsaid_record(e, t, n_rejected, seed, rejected_kind) for e in unsaid for t in tasks)
-        records = chain(records, extra)
+        extra = unsaid_records(utts, tasks, unsaid_rate, seed, n_rejected, rejected_kind)
+        records = chain(records, (row for _, row in extra))
     return write_jsonl(records, out)

@@ -147,14 +147,13 @@ def corpus_sources(cfg: RunConfig) -> tuple[list[Source], list[Source]]:
 
     train_sources = [source(u) for u in train]
     if d.unsaid_rate > 0:
-        from lmm_apa.align.frontend import Listener
-        from lmm_apa.tasks.build import make_unsaid_record
-        from lmm_apa.tasks.unsaid import aligned_word_ends, choose_unsaid
+        from lmm_apa.tasks.build import unsaid_records
 
-        unsaid = choose_unsaid(train, d.unsaid_rate, d.rejected_seed, aligned_word_ends(Listener()))
-        for e in unsaid:  # the simulated rejected answers of the same kind as the others'
-            row = make_unsaid_record(e, d.task, d.n_rejected, d.rejected_seed, d.rejected_kind)
-            train_sources.append(_source(row, e.utt.unlabelled()))
+        # the simulated rejected answers of the same kind as the others'
+        unsaid = unsaid_records(
+            train, [d.task], d.unsaid_rate, d.rejected_seed, d.n_rejected, d.rejected_kind
+        )
+        train_sources += [_source(row, e.utt.unlabelled()) for e, row in unsaid]
     return train_sources, [source(u) for u in dev]
 
 
