@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from lmm_apa.data.splits import load_split
-from lmm_apa.eval.reference import ReferencePredictor, extract_features
+from lmm_apa.eval.baseline import BaselinePredictor, extract_features
 from lmm_apa.eval.report import evaluate_predictions
 
 # arXiv 2509.15701, Speechocean762 test, the paper's best 7B model (PCC).
@@ -49,7 +49,7 @@ def main() -> None:
 
     train, dev = load_split(args.data, "train-minus-dev"), load_split(args.data, "dev")
     inputs = [u.unlabelled() for u in dev]
-    reference = ReferencePredictor().fit(train, extract_features(train))
+    reference = BaselinePredictor().fit(train, extract_features(train))
     ref_preds = {u.utt_id: u for u in reference.predict(inputs, extract_features(inputs))}
     ref = evaluate_predictions(dev, ref_preds, n_boot=args.n_boot)
 

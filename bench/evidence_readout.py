@@ -5,7 +5,7 @@
 
 1. Aligns every recording of train-minus-dev25 and dev25 (speaker-disjoint; dev25 is 25 speakers)
    with the phone recogniser (`--head`, trained on train-minus-dev25 only), fits the evidence
-   readout (`lmm_apa.align.readout`) on train-minus-dev25 (the same head's posteriors on its own
+   readout (`lmm_apa.align.evidence_scorer`) on train-minus-dev25 (the same head's posteriors on its own
    training recordings: out-of-fold heads were tried and fail, as each head's pooled state has its
    own basis) and scores dev25 through the evaluation
    code of `lmm-apa evaluate`: PCC / SCC / RMSE with speaker-bootstrap CIs.
@@ -39,7 +39,7 @@ def align_all(aligner, utts, cache) -> list:
 
 def listening(aligner, readout, encoder, dev, cache, n: int, seed: int) -> dict:
     """Wrong-text and cut-in-half checks (see the module docstring)."""
-    from lmm_apa.align.readout import EvidenceReadout
+    from lmm_apa.align.evidence_scorer import EvidenceScorer
     from lmm_apa.data.audio import load_audio
 
     rng = random.Random(seed)
@@ -56,7 +56,7 @@ def listening(aligner, readout, encoder, dev, cache, n: int, seed: int) -> dict:
         wrong["completeness"].append(pred.completeness)
         for w, wa in zip(pred.words, al.words, strict=True):
             wrong["word_accuracy"].append(w.accuracy)
-            wrong["flagged"].append(EvidenceReadout.error_type(wa, w.accuracy) != "none")
+            wrong["flagged"].append(EvidenceScorer.error_type(wa, w.accuracy) != "none")
         own = aligner.align(frames, u.unlabelled())
         own_acc.append(readout.predict(u.unlabelled(), own).accuracy)
         wave = load_audio(u.audio_path)
@@ -66,7 +66,7 @@ def listening(aligner, readout, encoder, dev, cache, n: int, seed: int) -> dict:
         for w, full_w, wa in zip(cut_pred.words, own.words, cut_al.words, strict=True):
             if full_w.omitted:
                 continue
-            flagged = EvidenceReadout.error_type(wa, w.accuracy) != "none"
+            flagged = EvidenceScorer.error_type(wa, w.accuracy) != "none"
             if full_w.start >= half:
                 cut["unsaid_accuracy"].append(w.accuracy)
                 cut["unsaid_flagged"].append(flagged)
@@ -84,8 +84,8 @@ def listening(aligner, readout, encoder, dev, cache, n: int, seed: int) -> dict:
 
 def main() -> None:
     from lmm_apa.align.aligner import Aligner
+    from lmm_apa.align.evidence_scorer import EvidenceScorer
     from lmm_apa.align.head import DEFAULT_HEAD
-    from lmm_apa.align.readout import EvidenceReadout
     from lmm_apa.align.train_head import frame_cache
     from lmm_apa.data.splits import load_split
     from lmm_apa.eval.report import evaluate_predictions
@@ -110,7 +110,7 @@ def main() -> None:
     t0 = time.perf_counter()
     train_al, dev_al = align_all(aligner, train, cache), align_all(aligner, dev, cache)
     align_s = time.perf_counter() - t0
-    readout = EvidenceReadout().fit(train, train_al, seed=args.seed)
+    readout = EvidenceScorer().fit(train, train_al, seed=args.seed)
     preds = {u.utt_id: readout.predict(u.unlabelled(), al) for u, al in zip(dev, dev_al, strict=True)}
     metrics = evaluate_predictions(dev, preds, n_boot=args.n_boot)
     omitted = sum(w.omitted for al in dev_al for w in al.words)

@@ -64,7 +64,7 @@ def main() -> None:
         enc_s, frames = timed(partial(listener.encoder.frames, wave), args.repeats)
         head_s, (logp, hidden) = timed(partial(listener.aligner.head.posteriors, frames), args.repeats)
         align_s, al = timed(partial(align_posteriors, logp, hidden, frames, ref), args.repeats)
-        read_s, _ = timed(partial(listener.readout.predict, ref, al), args.repeats)
+        read_s, _ = timed(partial(listener.evidence_scorer.predict, ref, al), args.repeats)
         added = head_s + align_s + read_s
         rows.append(
             {

@@ -4,7 +4,7 @@
         --out bench/results/heard_phones
 
 The scorer reports, for a said phone it finds wrong, the phone the recogniser heard most in its
-place (`phones-heard`, `EvidenceReadout.heard_phone`). This copy of Speechocean762 has no annotated
+place (`phones-heard`, `EvidenceScorer.heard_phone`). This copy of Speechocean762 has no annotated
 pronounced phones, so what can be checked is detection: is a phone flagged where the annotators
 scored it low? Every said phone of the 500 dev25 recordings (25
 speakers; the recogniser and the readout never saw them) is aligned with the shipped aligner, and
@@ -136,8 +136,8 @@ def summarise(flag, pos, spk, n_boot, seed) -> dict:
 
 
 def main() -> None:
+    from lmm_apa.align.evidence_scorer import HEARD_BELOW, MISPRONUNCIATION_BELOW
     from lmm_apa.align.frontend import Listener
-    from lmm_apa.align.readout import HEARD_BELOW, MISPRONUNCIATION_BELOW
     from lmm_apa.data.splits import load_split
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

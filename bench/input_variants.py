@@ -6,7 +6,7 @@ representation? (issue "The LMM hears", item 5)
 
 Every variant is configs/cpu_listen.yaml (the shipped recipe, the unsaid-text training copies,
 train-minus-dev25) with one change, what each score slot reads besides the audio tokens and text
-(`data.evidence`, `lmm_apa.align.slot_evidence`):
+(`data.evidence`, `lmm_apa.tasks.slot_evidence`):
 
 - ``a_audio``     none: today's block of audio tokens only (the paper's inputs);
 - ``b_segments``  the forced-alignment inputs: the slot's aligned Whisper frames pooled, its duration

@@ -15,8 +15,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from lmm_apa.data.splits import load_split
+from lmm_apa.eval.baseline import FEATURE_NAMES, BaselinePredictor, extract_features
 from lmm_apa.eval.predictions import write_predictions
-from lmm_apa.eval.reference import FEATURE_NAMES, ReferencePredictor, extract_features
 from lmm_apa.eval.report import evaluate_file
 
 
@@ -38,7 +38,7 @@ def main() -> None:
     dev_x = extract_features(dev_inputs)
     print(f"features of {len(train)} + {len(dev)} recordings in {time.time() - t0:.1f} s")
 
-    model = ReferencePredictor().fit(train, train_x)
+    model = BaselinePredictor().fit(train, train_x)
     preds_path = write_predictions(model.predict(dev_inputs, dev_x), args.out / "dev_predictions.jsonl")
     config = {
         "data": str(args.data),

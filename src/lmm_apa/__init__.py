@@ -1,3 +1,8 @@
 """lmm-apa: fine-tune audio-language models for automatic pronunciation assessment."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("lmm-apa")  # the one source: pyproject.toml's version, as installed
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"

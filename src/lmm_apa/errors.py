@@ -17,5 +17,9 @@ class DataError(LmmApaError):
     """A corpus folder or predictions file that is missing or malformed."""
 
 
+class ConfigError(LmmApaError):
+    """A setting that cannot be used: an unknown key or choice, a bad value, a missing config file."""
+
+
 class ModelError(LmmApaError):
     """A model part that is missing or does not load (names the part and how to get it)."""

@@ -6,10 +6,10 @@ The recordings are from dev25, whose speakers the phone recogniser and its reado
 import numpy as np
 import pytest
 
+from lmm_apa.align.evidence_scorer import SCORER_FILE, EvidenceScorer
 from lmm_apa.align.head import DEFAULT_HEAD
-from lmm_apa.align.readout import READOUT_FILE, EvidenceReadout
 
-pytestmark = pytest.mark.skipif(not (DEFAULT_HEAD / READOUT_FILE).is_file(), reason="no shipped aligner")
+pytestmark = pytest.mark.skipif(not (DEFAULT_HEAD / SCORER_FILE).is_file(), reason="no shipped aligner")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def recordings(corpus_dir):
 
 def flagged(heard) -> list[bool]:
     return [
-        EvidenceReadout.error_type(wa, w.accuracy) != "none"
+        EvidenceScorer.error_type(wa, w.accuracy) != "none"
         for wa, w in zip(heard.alignment.words, heard.evidence.words, strict=True)
     ]
 
@@ -108,8 +108,8 @@ def test_noise_and_guessed_phones_give_flagged_words_not_errors(listener):
 def test_segment_inputs_follow_the_alignment(listener, recordings):
     """The forced-alignment slot inputs (variant b): each phone slot pools its own segment, a word
     past a cut reads as unsaid, and the sentence slot pools all speech."""
-    from lmm_apa.align.slot_evidence import SEGMENT_EXTRAS, input_width, slot_inputs, slot_segments
     from lmm_apa.tasks.answer import slots
+    from lmm_apa.tasks.slot_evidence import SEGMENT_EXTRAS, input_width, slot_inputs, slot_segments
 
     ref, wave = recordings[0]
     heard = listener.hear(wave[: len(wave) // 2], ref)
@@ -132,5 +132,7 @@ def test_segment_inputs_follow_the_alignment(listener, recordings):
                 np.testing.assert_allclose(row[: len(z)], np.clip(z, -8, 8), atol=1e-4)
     assert any(w.omitted for w in al.words)  # the cut is heard
     for kind in ("gop", "segments", "gop+segments"):
-        x = slot_inputs(kind, listener.readout, al, slot_list)
-        assert x.shape == (len(slot_list), input_width(kind, listener.readout)) and np.isfinite(x).all()
+        x = slot_inputs(kind, listener.evidence_scorer, al, slot_list)
+        assert (
+            x.shape == (len(slot_list), input_width(kind, listener.evidence_scorer)) and np.isfinite(x).all()
+        )

@@ -52,7 +52,7 @@ def test_the_script_measures_the_shipped_rules_on_real_recordings(hp, corpus_dir
     hp.main()
     r = json.loads(out.with_suffix(".json").read_text())
     assert r["recordings"] == 3 and r["said_phones"] > 10
-    from lmm_apa.align.readout import HEARD_BELOW
+    from lmm_apa.align.evidence_scorer import HEARD_BELOW
 
     assert r["shipped_cuts"]["readout"] == HEARD_BELOW
     wrong = r["targets"]["not_clean"]["readout"]["shipped"]

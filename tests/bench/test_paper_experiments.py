@@ -33,7 +33,7 @@ def corpus_read_once(monkeypatch):
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from lmm_apa.models.tiny import tiny_qwen2_audio
+    from lmm_apa.models.testing import tiny_qwen2_audio
 
     return tiny_qwen2_audio(tmp_path_factory.mktemp("tiny") / "backbone", design="default")
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from lmm_apa.models.backbone import load_backbone
-from lmm_apa.models.tiny import tiny_qwen2_audio
+from lmm_apa.models.testing import tiny_qwen2_audio
 
 
 @pytest.fixture(scope="session")

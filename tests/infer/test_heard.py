@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from lmm_apa.align.aligner import Alignment, PhoneAlignment, WordAlignment
-from lmm_apa.align.readout import HEARD_BELOW
+from lmm_apa.align.evidence_scorer import HEARD_BELOW
 from lmm_apa.data.records import Phone, Utterance, Word
 from lmm_apa.infer.heard import blend_scores, with_alignment
 

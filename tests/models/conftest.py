@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lmm_apa.models.tiny import tiny_qwen2_audio
+from lmm_apa.models.testing import tiny_qwen2_audio
 
 
 @pytest.fixture(scope="session", params=["qwen2_audio", "default"])

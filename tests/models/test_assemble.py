@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from lmm_apa.models.assemble import build_default_backbone
+from lmm_apa.models.assemble import BACKBONE_JSON, build_default_backbone
 from lmm_apa.models.backbone import load_backbone
 from lmm_apa.models.lora import LoraSettings
 from lmm_apa.models.parts import smollm2_gguf
-from lmm_apa.models.tiny import BACKBONE_JSON
 
 
 @pytest.fixture(scope="session")

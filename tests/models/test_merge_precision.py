@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lmm_apa.errors import ModelError
+from lmm_apa.errors import ConfigError, ModelError
 from lmm_apa.models.backbone import load_backbone
 from lmm_apa.models.precision import PRECISIONS, check_precision, cpu_flags, resolve_precision
 
@@ -38,9 +38,7 @@ def test_explicit_precision_wins_and_unknown_ones_are_refused(tmp_path):
     with pytest.raises(ValueError, match="auto, fp32, bf16"):
         resolve_precision("fp16")
     assert [check_precision(p) for p in PRECISIONS] == list(PRECISIONS)
-    import typer
-
-    with pytest.raises(typer.BadParameter):
+    with pytest.raises(ConfigError, match="'int8' is not one of auto, fp32, bf16"):
         check_precision("int8")
 
 
@@ -53,7 +51,7 @@ def test_the_choice_is_logged(tmp_path, caplog):
 @pytest.fixture(scope="module")
 def trained_adapter(tmp_path_factory) -> Path:
     """A tiny default-design adapter whose LoRA is not a no-op (peft starts B at zero)."""
-    from lmm_apa.models.tiny import tiny_qwen2_audio
+    from lmm_apa.models.testing import tiny_qwen2_audio
 
     base = tiny_qwen2_audio(tmp_path_factory.mktemp("tiny-base"), design="default")
     lmm = load_backbone(base)

@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from lmm_apa.models.assemble import load_whisper_encoder_weights, whisper_base_audio_config
+from lmm_apa.models.ct2_file import read_ct2_variables
 from lmm_apa.models.features import n_audio_tokens
 from lmm_apa.models.parts import whisper_ct2_dir
-from lmm_apa.models.whisper_ct2 import CT2WhisperEncoder, read_ct2_variables
+from lmm_apa.models.whisper_ct2 import CT2WhisperEncoder
 
 
 @pytest.fixture(scope="module")

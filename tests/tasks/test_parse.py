@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from task_strategies import utterances
 
 from lmm_apa.data.records import Utterance
-from lmm_apa.tasks.answer import TASKS, parse, serialize, slots
+from lmm_apa.tasks.answer import TASKS, serialize, slots
 from lmm_apa.tasks.parse import parse_answer
 
 
@@ -25,11 +25,6 @@ def test_clean_answer(example_utt):
     assert result.utterance.words[3].phones[1].accuracy == 1.0
     assert result.utterance.accuracy == 8.0 and result.utterance.words[3].total == 6.0
     assert result.utterance.utt_id == example_utt.utt_id and result.utterance.text == example_utt.text
-
-
-def test_design_name_is_the_same_parser(example_utt):
-    text = serialize(example_utt, "word")
-    assert parse(text, example_utt, "word").utterance == parse_answer(text, example_utt, "word").utterance
 
 
 def test_single_task_leaves_other_levels_empty(example_utt):

@@ -9,7 +9,7 @@ import soundfile as sf
 
 @pytest.fixture(scope="session")
 def tiny_backbone(tmp_path_factory):
-    from lmm_apa.models.tiny import tiny_qwen2_audio
+    from lmm_apa.models.testing import tiny_qwen2_audio
 
     return tiny_qwen2_audio(tmp_path_factory.mktemp("tiny") / "backbone", design="default")
 

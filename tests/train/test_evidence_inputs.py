@@ -65,17 +65,17 @@ def test_segment_inputs_train_save_and_score(tiny_cfg, corpus_dir, bear_audio):
     """Variant (b): the slots read their aligned audio; the kind travels with the adapter."""
     import json
 
+    from lmm_apa.align.evidence_scorer import EvidenceScorer
     from lmm_apa.align.head import DEFAULT_HEAD
-    from lmm_apa.align.readout import EvidenceReadout
-    from lmm_apa.align.slot_evidence import input_width
     from lmm_apa.infer.scorer import load_scorer
+    from lmm_apa.tasks.slot_evidence import input_width
 
     cfg = _evidence_cfg(tiny_cfg, corpus_dir, "data.evidence=gop+segments", "train.max_steps=2")
     assert cfg.data.evidence == "gop+segments"
     result = train(cfg, progress=False)
     info = json.loads((result.final_adapter / "lmm_apa_adapter.json").read_text())
     assert info["evidence_kind"] == "gop+segments"
-    assert info["evidence_width"] == input_width("gop+segments", EvidenceReadout.load(DEFAULT_HEAD))
+    assert info["evidence_width"] == input_width("gop+segments", EvidenceScorer.load(DEFAULT_HEAD))
     scorer = load_scorer(result.final_adapter)
     assert scorer.lmm.evidence_kind == "gop+segments"
     utt = scorer.assess_text(bear_audio, "We call it bear").utterance
@@ -97,7 +97,7 @@ def test_the_paper_backbone_opts_in_to_the_same_inputs(tmp_path, tiny_jsonl, cor
     """A Qwen2-Audio model (its own Whisper audio tower, not the aligner's CT2 Whisper-base) reads
     the aligner's evidence too: the paper's configs opt in with data.evidence + answer_inputs filler."""
     from lmm_apa.infer.scorer import load_scorer
-    from lmm_apa.models.tiny import tiny_qwen2_audio
+    from lmm_apa.models.testing import tiny_qwen2_audio
     from lmm_apa.train.config import load_config
 
     backbone = tiny_qwen2_audio(tmp_path / "qwen2audio", design="qwen2_audio")

@@ -3,5 +3,6 @@ reference text with omissions allowed, and per-phone / per-word acoustic evidenc
 
 Pipeline: 50 Hz encoder frames -> `PhoneHead` (log posteriors over phones + blank) ->
 `align_words` (CTC Viterbi whose words may be skipped) -> `Alignment` (word and phone segments,
-omissions, insertions, the phone heard) -> `phone_evidence` / `word_evidence` (GOP-style features).
+omissions, insertions, the phone heard; per phone `evidence.segment_stats`, GOP-style features) ->
+`EvidenceScorer` (scores from the evidence alone). `Listener.hear` runs it all for one recording.
 """

@@ -3,7 +3,7 @@
 ``Aligner.align(frames, reference)`` runs the phone recogniser on the encoder frames, force-aligns
 the reference's canonical phones with words allowed to go unsaid (`align_words`), and returns an
 `Alignment`: word and phone times in seconds, omitted words, extra speech between words, each
-phone's best rival in its segment, and the evidence vectors `lmm_apa.align.readout` reads.
+phone's best rival in its segment, and the evidence vectors `lmm_apa.align.evidence_scorer` reads.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class PhoneAlignment:
     start: float | None  # seconds; None when the word was not said
     end: float | None
     # The canonical phone's best competitor in the segment (None when unsaid); the scorer reports it
-    # as heard where the evidence readout scores the phone wrong (`EvidenceReadout.heard_phone`).
+    # as heard where the evidence scorer scores the phone wrong (`EvidenceScorer.heard_phone`).
     rival: str | None
     stats: dict[str, float]
     share: np.ndarray  # share of the segment's phone mass per phone (39,); zeros when unsaid

@@ -19,7 +19,7 @@ import numpy as np
 from lmm_apa.align.phoneset import BLANK, PHONES
 
 _EPS = 1e-6
-# Order of the scalar statistics in `phone_scalars`; a readout names its inputs with these.
+# Order of the scalar statistics in `phone_scalars`; the evidence scorer names its inputs with these.
 PHONE_SCALARS: tuple[str, ...] = (
     "lp_path",  # mean log posterior of the canonical phone on the frames the best path gave it
     "lp_max",  # its best frame

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from lmm_apa.align.aligner import Aligner, Alignment
+from lmm_apa.align.evidence_scorer import SCORER_FILE, EvidenceScorer
 from lmm_apa.align.head import DEFAULT_HEAD
-from lmm_apa.align.readout import READOUT_FILE, EvidenceReadout
 from lmm_apa.data.records import Utterance
 from lmm_apa.errors import ModelError
 
@@ -23,16 +23,16 @@ from lmm_apa.errors import ModelError
 class Heard:
     frames: np.ndarray  # (T, 512) Whisper-base frames at 50 Hz
     alignment: Alignment
-    evidence: Utterance  # the reference scored from the evidence alone (`EvidenceReadout`)
+    evidence: Utterance  # the reference scored from the evidence alone (`EvidenceScorer`)
 
 
 class Listener:
     def __init__(self, folder: str | Path = DEFAULT_HEAD, encoder=None):
         folder = Path(folder)
-        if not (folder / READOUT_FILE).is_file():
-            raise ModelError(f"no evidence readout in {folder} ({READOUT_FILE}); reinstall lmm-apa")
+        if not (folder / SCORER_FILE).is_file():
+            raise ModelError(f"no evidence readout in {folder} ({SCORER_FILE}); reinstall lmm-apa")
         self.aligner = Aligner(head_dir=folder)
-        self.readout = EvidenceReadout.load(folder)
+        self.evidence_scorer = EvidenceScorer.load(folder)
         if encoder is None:
             from lmm_apa.models.parts import whisper_ct2_dir
             from lmm_apa.models.whisper_ct2 import CT2WhisperEncoder
@@ -43,4 +43,4 @@ class Listener:
     def hear(self, wave: np.ndarray, reference: Utterance) -> Heard:
         frames = self.encoder.frames(wave)
         alignment = self.aligner.align(frames, reference)
-        return Heard(frames, alignment, self.readout.predict(reference, alignment))
+        return Heard(frames, alignment, self.evidence_scorer.predict(reference, alignment))

@@ -22,10 +22,11 @@ from torch import nn
 
 from lmm_apa.align.phoneset import N_CLASSES
 from lmm_apa.errors import ModelError
+from lmm_apa.paths import WEIGHTS_DIR
 
 HEAD_JSON = "phone_head.json"
 HEAD_WEIGHTS = "phone_head.safetensors"
-DEFAULT_HEAD = Path(__file__).resolve().parents[1] / "weights" / "aligner"
+DEFAULT_HEAD = WEIGHTS_DIR / "aligner"
 
 
 @dataclass(frozen=True)

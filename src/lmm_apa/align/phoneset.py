@@ -25,9 +25,3 @@ def phone_id(symbol: str) -> int:
         return _INDEX[base_phone(symbol)]
     except KeyError:
         raise ValueError(f"{symbol!r} is not a CMU ARPAbet phone") from None
-
-
-def phone_symbol(index: int) -> str:
-    if not 1 <= index <= len(PHONES):
-        raise ValueError(f"class {index} is not a phone (1..{len(PHONES)})")
-    return PHONES[index - 1]

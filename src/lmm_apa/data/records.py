@@ -23,8 +23,6 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Granularity = Literal["sentence", "word", "phone"]
-
 SENTENCE_ASPECTS: tuple[str, ...] = ("accuracy", "completeness", "fluency", "prosodic", "total")
 WORD_ASPECTS: tuple[str, ...] = ("accuracy", "stress", "total")
 PHONE_ASPECTS: tuple[str, ...] = ("accuracy",)

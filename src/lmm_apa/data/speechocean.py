@@ -33,7 +33,7 @@ from lmm_apa.data.records import Utterance
 from lmm_apa.errors import DataError
 from lmm_apa.paths import cache_dir
 
-SPLITS = ("train", "test")
+CORPUS_SPLITS = ("train", "test")  # the corpus's own; `splits.SPLITS` names the ones made from them
 _KALDI_FILES = ("wav.scp", "utt2spk", "spk2age", "spk2gender")
 _HF_COLUMNS = ("text", "words", "accuracy", "completeness", "fluency", "prosodic", "total", "audio")
 
@@ -43,8 +43,8 @@ def load_speechocean762(root: str | Path, split: str = "train") -> list[Utteranc
     root = Path(root).expanduser()
     if not root.is_dir():
         raise DataError(f"Speechocean762 folder not found: {root}")
-    if split not in SPLITS:
-        raise DataError(f"unknown split {split!r}: Speechocean762 has {', '.join(SPLITS)}")
+    if split not in CORPUS_SPLITS:
+        raise DataError(f"unknown split {split!r}: Speechocean762 has {', '.join(CORPUS_SPLITS)}")
     # Tolerate the folder that holds the extracted corpus (root/speechocean762/...).
     if not _is_kaldi(root):
         inner = [d for d in root.iterdir() if d.is_dir() and _is_kaldi(d)]
@@ -65,13 +65,13 @@ def load_speechocean762(root: str | Path, split: str = "train") -> list[Utteranc
 
 
 def _is_kaldi(root: Path) -> bool:
-    return any((root / s / "wav.scp").is_file() for s in SPLITS) or (root / "resource").is_dir()
+    return any((root / s / "wav.scp").is_file() for s in CORPUS_SPLITS) or (root / "resource").is_dir()
 
 
 def _load_kaldi(root: Path, split: str) -> list[Utterance]:
     split_dir = root / split
     if not split_dir.is_dir():
-        have = [s for s in SPLITS if (root / s).is_dir()]
+        have = [s for s in CORPUS_SPLITS if (root / s).is_dir()]
         raise DataError(f"split {split!r} not found in {root} (found: {', '.join(have) or 'none'})")
     missing = [n for n in _KALDI_FILES if not (split_dir / n).is_file()]
     if missing:

@@ -14,7 +14,7 @@ Rules, so that the scores agree with what was said:
 from __future__ import annotations
 
 from lmm_apa.align.aligner import Alignment
-from lmm_apa.align.readout import OMITTED_STRESS, EvidenceReadout
+from lmm_apa.align.evidence_scorer import OMITTED_STRESS, EvidenceScorer
 from lmm_apa.data.records import SENTENCE_ASPECTS, WORD_ASPECTS, Insertion, Phone, Utterance, Word
 
 
@@ -24,11 +24,11 @@ def with_alignment(scored: Utterance, alignment: Alignment, evidence: Utterance)
         update: dict = {
             "start": _r(wa.start),
             "end": _r(wa.end),
-            "error_type": EvidenceReadout.error_type(wa, ev.accuracy),
+            "error_type": EvidenceScorer.error_type(wa, ev.accuracy),
             "phones_start": [_r(p.start) for p in wa.phones],
             "phones_end": [_r(p.end) for p in wa.phones],
             "phones_heard": [
-                EvidenceReadout.heard_phone(p, q.accuracy) for p, q in zip(wa.phones, ev.phones, strict=True)
+                EvidenceScorer.heard_phone(p, q.accuracy) for p, q in zip(wa.phones, ev.phones, strict=True)
             ],
         }
         if wa.omitted:

@@ -4,7 +4,7 @@
 LoRA adapter under ``lmm_apa/weights/default``). ``--model`` may also name an adapter folder written by
 ``lmm-apa train``, a Qwen2-Audio folder (zero-shot unless an adapter is given), ``zero-shot`` (the
 default backbone without its adapter: the paper's baseline), or ``evidence`` (no LMM: the aligner's
-evidence readout alone, `lmm_apa.align.readout`).
+evidence readout alone, `lmm_apa.align.evidence_scorer`).
 
 Every scorer listens first: the aligner (`lmm_apa.align`) finds which words were said and when, and
 `lmm_apa.infer.heard.with_alignment` puts that into the scores (omissions, completeness, times,
@@ -22,6 +22,8 @@ import numpy as np
 from lmm_apa.data.audio import load_audio
 from lmm_apa.data.records import Utterance
 from lmm_apa.errors import LmmApaError, ModelError
+from lmm_apa.models.backbone import ADAPTER_JSON
+from lmm_apa.paths import WEIGHTS_DIR
 from lmm_apa.tasks.answer import TASKS, Slot
 
 MODES = ("onepass", "twopass", "generate")
@@ -34,8 +36,7 @@ DEFAULT_BATCH_SIZE = 8
 # 0.005-0.01 and stress by 0.05 (bench/scorers_dev.py on a speaker-spread half of dev25, chosen
 # there; bench/results/scorers_dev25_listen1.md; reported on the other half).
 DEFAULT_LMM_SHARE: dict[str, float] = {"sentence": 0.25, "word": 0.25, "phone": 0.25}
-DEFAULT_ADAPTER = Path(__file__).resolve().parents[1] / "weights" / "default"
-ADAPTER_JSON = "lmm_apa_adapter.json"
+DEFAULT_ADAPTER = WEIGHTS_DIR / "default"
 
 
 @dataclass
@@ -218,11 +219,13 @@ class Scorer:
                 raise ModelError(
                     f"--model {self.name!r} reads the aligner's evidence: score with listening on"
                 )
-            from lmm_apa.align.slot_evidence import slot_inputs
             from lmm_apa.tasks.answer import slots
+            from lmm_apa.tasks.slot_evidence import slot_inputs
 
             kind = self.lmm.evidence_kind
-            evidence = slot_inputs(kind, self.listener.readout, heard.alignment, slots(reference, self.task))
+            evidence = slot_inputs(
+                kind, self.listener.evidence_scorer, heard.alignment, slots(reference, self.task)
+            )
         return feats, evidence
 
     def assess_text(self, audio: Any, text: str, utt_id: str = "input") -> ScoreResult:

@@ -28,9 +28,11 @@ from lmm_apa.models.parts import (
     smollm2_tokenizer_dir,
     whisper_ct2_dir,
 )
-from lmm_apa.models.tiny import BACKBONE_JSON, CT2_ENCODER
 from lmm_apa.paths import cache_dir
 
+# What a backbone folder built here says about itself; `load_backbone` reads it.
+BACKBONE_JSON = "lmm_apa_backbone.json"
+CT2_ENCODER = "whisper-base-ct2"  # value of "audio_encoder" in BACKBONE_JSON for the fast CPU path
 PROJECTOR_SEED = 0
 _LLAMA_TO_QWEN2 = (
     "vocab_size",
@@ -67,7 +69,7 @@ def load_whisper_encoder_weights(audio_tower, model_bin: Path | None = None) -> 
     """Copy Whisper-base's encoder weights from the CTranslate2 model.bin into a Qwen2AudioEncoder."""
     import torch
 
-    from lmm_apa.models.whisper_ct2 import read_ct2_variables
+    from lmm_apa.models.ct2_file import read_ct2_variables
 
     ct2 = read_ct2_variables(model_bin or whisper_ct2_dir() / "model.bin")
     d = audio_tower.config.d_model
@@ -222,17 +224,3 @@ def build_default_backbone(out_dir: Path | None = None) -> Path:
     shutil.rmtree(out, ignore_errors=True)
     tmp.replace(out)
     return out
-
-
-def backbone_info(path: Path) -> dict:
-    """The lmm_apa_backbone.json of a build, or counts computed from the weights for other folders."""
-    path = Path(path)
-    info = json.loads((path / BACKBONE_JSON).read_text()) if (path / BACKBONE_JSON).is_file() else {}
-    if "parameters" in info:
-        return info
-    if not (path / "config.json").is_file():
-        raise ModelError(f"{path} holds no backbone (no config.json); build one with `lmm-apa model build`")
-    from lmm_apa.models.backbone import load_backbone
-
-    lmm = load_backbone(path, device="cpu")
-    return {"design": info.get("design", "qwen2_audio"), "parameters": parameter_counts(lmm._hf)}

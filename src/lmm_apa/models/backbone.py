@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from lmm_apa.errors import ModelError
+from lmm_apa.models.assemble import BACKBONE_JSON, CT2_ENCODER, build_default_backbone, parameter_counts
 from lmm_apa.models.lora import LoraSettings, add_lora
 from lmm_apa.models.parts import AUDIO_TOKEN
-from lmm_apa.models.tiny import BACKBONE_JSON, CT2_ENCODER
 
 ADAPTER_JSON = "lmm_apa_adapter.json"
 PROJECTOR_FILE = "projector.safetensors"
@@ -92,7 +92,7 @@ class AudioLMM:
 
     def add_evidence_projector(self, width: int, kind: str = "gop") -> None:
         """A fresh evidence projector (trainable) for slot inputs of ``kind``
-        (`lmm_apa.align.slot_evidence.EVIDENCE_KINDS`). Its last layer starts at zero, so a model
+        (`lmm_apa.tasks.slot_evidence.EVIDENCE_KINDS`). Its last layer starts at zero, so a model
         that gets one starts out exactly as without it and learns how much of the evidence to use."""
         import torch
         from torch import nn
@@ -378,8 +378,6 @@ def _part(state: dict, module: str) -> dict:
 
 def _resolve(name_or_path: str | Path) -> Path:
     if str(name_or_path) == "default":
-        from lmm_apa.models.assemble import build_default_backbone
-
         return build_default_backbone()
     path = Path(name_or_path).expanduser()
     config = path / "config.json"
@@ -460,3 +458,15 @@ def load_backbone(
     if target_dtype != dtype:
         model.to(target_dtype)
     return lmm
+
+
+def backbone_info(path: Path) -> dict:
+    """The lmm_apa_backbone.json of a build, or counts computed from the weights for other folders."""
+    path = Path(path)
+    info = json.loads((path / BACKBONE_JSON).read_text()) if (path / BACKBONE_JSON).is_file() else {}
+    if "parameters" in info:
+        return info
+    if not (path / "config.json").is_file():
+        raise ModelError(f"{path} holds no backbone (no config.json); build one with `lmm-apa model build`")
+    lmm = load_backbone(path, device="cpu")
+    return {"design": info.get("design", "qwen2_audio"), "parameters": parameter_counts(lmm._hf)}

@@ -117,7 +117,7 @@ def packaged_whisper_dir(out_dir: Path | None = None) -> Path:
     return out
 
 
-AUDIO_TOKEN = "<|AUDIO|>"  # same literal as lmm_apa.tasks.prompts.AUDIO_PLACEHOLDER
+AUDIO_TOKEN = "<|AUDIO|>"  # Qwen2-Audio's audio token; prompts hold it (`tasks.prompts.AUDIO_PLACEHOLDER`)
 
 
 def smollm2_tokenizer_dir() -> Path:

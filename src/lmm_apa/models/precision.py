@@ -19,6 +19,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from lmm_apa.errors import ConfigError
+
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
 # CPU flags of native bf16 matrix multiplication that `auto` trusts (/proc/cpuinfo names).
 BF16_CPU_FLAGS: tuple[str, ...] = ("amx_bf16", "avx512_bf16")
@@ -79,9 +81,8 @@ def resolve_precision(requested: str = "auto", device=None, cpuinfo: Path = CPUI
 
 
 def check_precision(value: str) -> str:
-    """A typer/argparse callback: the value if it is one of PRECISIONS, else a clear error."""
+    """The value if it is one of PRECISIONS, else a `ConfigError` naming them (the CLI turns it into
+    a usage error: `interfaces.cli.options.precision_option`)."""
     if value not in PRECISIONS:
-        import typer
-
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(PRECISIONS)}", param_hint="--precision")
+        raise ConfigError(f"{value!r} is not one of {', '.join(PRECISIONS)}")
     return value

@@ -24,15 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from lmm_apa.errors import ModelError
+from lmm_apa.models.backbone import ADAPTER_JSON
+from lmm_apa.paths import WEIGHTS_DIR
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 # The official CTranslate2 Whisper-base: the Hugging Face repository, the revision and the sha256 of
 # its model.bin (the LFS object id), as pinned copies of it publish them. The packaged model.bin has
 # this very hash, and so do its config.json, tokenizer.json and vocabulary.txt.
 OFFICIAL_WHISPER = ("Systran/faster-whisper-base", "ebe41f70d5b6dfa9166e2c581c45c9c0cfc57b66")
 OFFICIAL_WHISPER_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 # Where the shipped weights record the Whisper-base model.bin they were trained on ("whisper_sha256").
-_TRAINING_RECORDS = {"default": "lmm_apa_adapter.json", "aligner": "phone_head.json"}
+# ("phone_head.json" is `align.head.HEAD_JSON`: the aligner sits above models, so it is not imported.)
+_TRAINING_RECORDS = {"default": ADAPTER_JSON, "aligner": "phone_head.json"}
 
 
 @dataclass(frozen=True)

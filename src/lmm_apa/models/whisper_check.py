@@ -4,19 +4,18 @@ The shipped adapter, the phone recogniser and the evidence readout were all trai
 encoder frames, so another folder must hold the same architecture: a different model would load in
 CTranslate2 and give frames of another width or meaning. CTranslate2's config.json says nothing
 about the architecture (alignment heads and token ids only); the shapes are in model.bin's header,
-which is read here without its data (a 145 MB file, a few hundred seeks).
+which is read without its data (`ct2_file.read_ct2_header`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import struct
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO
 
 from lmm_apa.errors import ModelError
+from lmm_apa.models.ct2_file import read_ct2_header
 
 # openai/whisper-base (multilingual) as CTranslate2 writes it; the packaged copy has exactly this.
 WHISPER_BASE = {
@@ -28,8 +27,6 @@ WHISPER_BASE = {
     "attention heads": 8,
     "vocabulary": 51865,
 }
-# CTranslate2's DataType enum (include/ctranslate2/types.h), by code.
-_DTYPES = ("float32", "int8", "int16", "int32", "float16", "bfloat16")
 # Unquantized only: the projector and the aligner were trained on frames of float16 weights run in
 # float32; int8 weights would move every frame a little.
 _FLOAT_WEIGHTS = ("float16", "float32")
@@ -37,41 +34,6 @@ _FLOAT_WEIGHTS = ("float16", "float32")
 # transcription (tokenizer.json) and its vocabulary (either file name, by converter version).
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 VOCABULARY_FILES = ("vocabulary.txt", "vocabulary.json")
-
-
-def read_ct2_header(model_bin: Path) -> tuple[str, dict[str, tuple[tuple[int, ...], str]], dict[str, int]]:
-    """(spec name, {variable: (shape, dtype)}, {scalar integer variable: value}) of a CTranslate2
-    model.bin, its tensors skipped (the layout of `ctranslate2/specs/model_spec.py::_serialize`)."""
-
-    def take(f: BinaryIO, fmt: str) -> int:
-        raw = f.read(struct.calcsize(fmt))
-        if len(raw) < struct.calcsize(fmt):
-            raise ModelError(f"{model_bin} ends inside its header: not a whole CTranslate2 model")
-        return struct.unpack(fmt, raw)[0]
-
-    def string(f: BinaryIO) -> str:
-        n = take(f, "<H")
-        return f.read(n)[:-1].decode("utf-8", errors="replace")  # n counts the trailing NUL
-
-    shapes: dict[str, tuple[tuple[int, ...], str]] = {}
-    scalars: dict[str, int] = {}
-    with open(model_bin, "rb") as f:
-        version = take(f, "<I")
-        if version not in (5, 6):
-            raise ModelError(f"{model_bin}: not a CTranslate2 model (binary version {version}, not 5 or 6)")
-        spec = string(f)
-        take(f, "<I")  # spec revision
-        for _ in range(take(f, "<I")):
-            name = string(f)
-            shape = tuple(take(f, "<I") for _ in range(take(f, "<B")))
-            code, nbytes = take(f, "<B"), take(f, "<I")
-            dtype = _DTYPES[code] if code < len(_DTYPES) else f"type {code}"
-            shapes[name] = (shape, dtype)
-            if not shape and dtype in ("int8", "int16", "int32"):
-                scalars[name] = int.from_bytes(f.read(nbytes), "little", signed=True)
-            else:
-                f.seek(nbytes, 1)
-    return spec, shapes, scalars
 
 
 def architecture(model_bin: Path) -> dict[str, object]:

@@ -1,66 +1,15 @@
-"""Whisper-base in CTranslate2 format: its encoder weights for torch, and fast encoding on CPU.
+"""Whisper-base in CTranslate2 format, run fast on CPU.
 
-Two jobs, both on the same `model.bin`:
-- `read_ct2_variables` parses CTranslate2's binary model format (the layout written by
-  `ctranslate2/specs/model_spec.py::_serialize`) with numpy, so the encoder weights can be copied into
-  the torch `Qwen2AudioEncoder` of the default backbone.
-- `CT2WhisperEncoder` runs the CTranslate2 encoder on the audio's own length (no 30 s pad), which is
-  what makes feature extraction cheap on a 2-core CPU.
+`CT2WhisperEncoder` runs the CTranslate2 encoder on the audio's own length (no 30 s pad), which is
+what makes feature extraction cheap on a 2-core CPU. (The same model.bin's weights are read for the
+torch audio tower by `ct2_file.read_ct2_variables`.)
 """
 
-import struct
 from pathlib import Path
 
 import numpy as np
 
 from lmm_apa.errors import ModelError
-
-# Order of CTranslate2's DataType enum (include/ctranslate2/types.h).
-_CT2_DTYPES = (np.float32, np.int8, np.int16, np.int32, np.float16, None)  # None: bfloat16
-_SUPPORTED_VERSIONS = (5, 6)
-
-
-def read_ct2_variables(model_bin: Path) -> dict[str, np.ndarray]:
-    """All named tensors of a CTranslate2 model.bin (aliases resolved), as numpy arrays."""
-    data = Path(model_bin).read_bytes()
-    pos = 0
-
-    def take(fmt: str):
-        nonlocal pos
-        values = struct.unpack_from(fmt, data, pos)
-        pos += struct.calcsize(fmt)
-        return values[0] if len(values) == 1 else values
-
-    def string() -> str:
-        nonlocal pos
-        n = take("<H")
-        s = data[pos : pos + n - 1].decode("utf-8")  # n counts the trailing NUL
-        pos += n
-        return s
-
-    version = take("<I")
-    if version not in _SUPPORTED_VERSIONS:
-        raise ModelError(f"{model_bin}: CTranslate2 binary version {version} is not supported")
-    string()  # spec name
-    take("<I")  # spec revision
-    variables: dict[str, np.ndarray] = {}
-    for _ in range(take("<I")):
-        name = string()
-        ndim = take("<B")
-        shape = tuple(take("<I") for _ in range(ndim))
-        dtype = _CT2_DTYPES[take("<B")]
-        nbytes = take("<I")
-        if dtype is None:
-            raise ModelError(f"{model_bin}: bfloat16 variables are not supported ({name})")
-        variables[name] = np.frombuffer(
-            data, dtype=dtype, count=nbytes // np.dtype(dtype).itemsize, offset=pos
-        )
-        variables[name] = variables[name].reshape(shape)
-        pos += nbytes
-    for _ in range(take("<I")):
-        alias, target = string(), string()
-        variables[alias] = variables[target]
-    return variables
 
 
 class CT2WhisperEncoder:

@@ -75,10 +75,6 @@ def value_of_units(units: int, granularity: str) -> float:
     return units / UNITS_PER_POINT[granularity]
 
 
-def symbol_of(value: float, granularity: str, aspect: str = "accuracy") -> str:
-    return SLOT_SYMBOLS[units_of(value, granularity)]
-
-
 def value_of(symbol: str, granularity: str, aspect: str = "accuracy") -> float:
     """The score a slot symbol stands for on the scale of ``granularity``/``aspect``."""
     return SLOT_VALUES[(granularity, aspect)][symbol]
@@ -92,10 +88,6 @@ class Slot:
     aspect: str
     word: int | None = None
     phone: int | None = None
-
-    @property
-    def alphabet(self) -> tuple[str, ...]:
-        return SLOT_SYMBOLS
 
     def read(self, utt: Utterance) -> float | None:
         """This slot's score in ``utt`` (None where it has none)."""
@@ -199,10 +191,6 @@ def with_scores(reference: Utterance, scores: Mapping[Slot, float | None]) -> Ut
     return reference.model_copy(update={**sentence, "words": words})
 
 
-def scores_of(utt: Utterance, task: str) -> dict[Slot, float | None]:
-    return {slot: slot.read(utt) for slot in slots(utt, task)}
-
-
 @dataclass(frozen=True)
 class TokenLayout:
     """An answer's token ids with every slot's position (ids hold ``filler`` at the slots)."""
@@ -290,10 +278,3 @@ def token_layout(utt: Utterance, task: str, tokenizer: Any, filler: str = "0") -
         else:
             ids.extend(tokenizer.encode(piece, add_special_tokens=False))
     return TokenLayout(ids, positions, slot_list)
-
-
-def parse(text: str, reference: Utterance, task: str) -> Any:
-    """Alias of ``lmm_apa.tasks.parse.parse_answer`` (the name DESIGN.md gives)."""
-    from lmm_apa.tasks.parse import parse_answer
-
-    return parse_answer(text, reference, task)

@@ -14,22 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lmm_apa.data import splits
 from lmm_apa.data.records import Utterance
+from lmm_apa.data.splits import SPLITS
 from lmm_apa.errors import DataError
 from lmm_apa.tasks.answer import TASKS, check_task, serialize
 from lmm_apa.tasks.pairs import rejected_answers
 from lmm_apa.tasks.prompts import build_prompt
 
-# dev is the speaker-disjoint model-selection part of train; train-minus-dev is what is left.
-SPLITS: tuple[str, ...] = ("train", "dev", "train-minus-dev", "dev25", "train-minus-dev25")
+# The named splits (`data.splits.SPLITS`) but test: training sets are never built from it.
+TRAINING_SPLITS: tuple[str, ...] = tuple(s for s in SPLITS if s != "test")
 
 
 def load_split(data_dir: str | Path, split: str, dev_fraction: float = 0.1, seed: int = 0) -> list[Utterance]:
     """The utterances of a split we may train on: never the test split."""
-    from lmm_apa.data import splits
-
-    if split not in SPLITS:
-        raise DataError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    if split not in TRAINING_SPLITS:
+        raise DataError(f"unknown split {split!r}; choose one of {', '.join(TRAINING_SPLITS)}")
     return splits.load_split(data_dir, split, dev_fraction=dev_fraction, seed=seed)
 
 
@@ -70,6 +70,26 @@ def make_unsaid_record(
     if example.audio_end is not None:
         record["audio_end"] = round(example.audio_end, 3)
     return record
+
+
+def unsaid_records(
+    utts: Sequence[Utterance],
+    tasks: Sequence[str],
+    rate: float,
+    seed: int = 0,
+    n_rejected: int = 1,
+    rejected_kind: str = "perturb",
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """(`UnsaidExample`, its training row) for a ``rate`` share of ``utts``, every task of each in
+    turn: the copies whose text was not (all) spoken (`lmm_apa.tasks.unsaid`), cut copies cut where
+    the aligner ends a word. ``seed`` chooses the copies and seeds their rejected answers. Both
+    routes to a training set (`build_dataset`, `train.data.corpus_sources`) take them from here."""
+    from lmm_apa.align.frontend import Listener
+    from lmm_apa.tasks.unsaid import aligned_word_ends, choose_unsaid
+
+    # Chosen now, not when the rows are first read: a missing aligner fails before anything is written.
+    unsaid = choose_unsaid(utts, rate, seed, aligned_word_ends(Listener()))
+    return ((e, make_unsaid_record(e, t, n_rejected, seed, rejected_kind)) for e in unsaid for t in tasks)
 
 
 def make_records(
@@ -159,10 +179,6 @@ def build_dataset(
     if unsaid_rate > 0:
         from itertools import chain
 
-        from lmm_apa.align.frontend import Listener
-        from lmm_apa.tasks.unsaid import aligned_word_ends, choose_unsaid
-
-        unsaid = choose_unsaid(utts, unsaid_rate, seed, aligned_word_ends(Listener()))
-        extra = (make_unsaid_record(e, t, n_rejected, seed, rejected_kind) for e in unsaid for t in tasks)
-        records = chain(records, extra)
+        extra = unsaid_records(utts, tasks, unsaid_rate, seed, n_rejected, rejected_kind)
+        records = chain(records, (row for _, row in extra))
     return write_jsonl(records, out)

@@ -10,10 +10,12 @@ the prompt in its own chat template.
 from __future__ import annotations
 
 from lmm_apa.data.records import Utterance
+from lmm_apa.models.parts import AUDIO_TOKEN
 from lmm_apa.tasks.answer import check_task, word_label
 
-# Qwen2-Audio's audio token; the backbone replaces it with one token per audio frame.
-AUDIO_PLACEHOLDER = "<|AUDIO|>"
+# Qwen2-Audio's audio token (defined with the tokenizer that gets it); the backbone replaces it with
+# one token per audio frame.
+AUDIO_PLACEHOLDER = AUDIO_TOKEN
 
 HEADER = "{audio}\nText: {text}\nPhones: {phones}\n"
 SENTENCE = "sentence:accuracy/completeness/fluency/prosodic/total"

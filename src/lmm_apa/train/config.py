@@ -15,15 +15,26 @@ from typing import Any
 
 import yaml
 
-from lmm_apa.errors import LmmApaError
+from lmm_apa.errors import ConfigError
+from lmm_apa.models.precision import PRECISIONS
+from lmm_apa.tasks.answer import TASKS
+from lmm_apa.tasks.pairs import REJECTED_KINDS
+from lmm_apa.tasks.slot_evidence import EVIDENCE_KINDS
 
-TASKS: tuple[str, ...] = ("multi", "sentence", "word", "phone")
+# The choices this module owns; the others are imported from the code that acts on them.
 ANSWER_INPUTS: tuple[str, ...] = ("teacher", "filler")
-EVIDENCE_KINDS: tuple[str, ...] = ("gop", "segments", "gop+segments")  # = align.slot_evidence's
+DTYPES: tuple[str, ...] = ("auto", "float32", "bfloat16", "float16")
+LR_SCHEDULES: tuple[str, ...] = ("cosine", "linear", "constant")
+# Kept here rather than in `losses` (which uses it) so that reading a config does not load torch.
+LOSS_TYPES: tuple[str, ...] = ("simpo", "ce")
 
 
-class ConfigError(LmmApaError):
-    """A training config that cannot be used (unknown key, bad value, missing file)."""
+__all__ = ["ConfigError", "RunConfig", "load_config"]  # ConfigError: lmm_apa.errors', raised here
+
+
+def _either(choices: typing.Sequence[str]) -> str:
+    """ "a, b or c": the choices as an error message lists them."""
+    return f"{', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else choices[0]
 
 
 def _f(default: Any, help: str, why: str = "") -> Any:
@@ -56,8 +67,8 @@ class ModelConfig:
             raise ConfigError(f"model.lora_rank must be >= 1, got {self.lora_rank}")
         if not 0.0 <= self.lora_dropout < 1.0:
             raise ConfigError(f"model.lora_dropout must be in [0, 1), got {self.lora_dropout}")
-        if self.dtype not in ("auto", "float32", "bfloat16", "float16"):
-            raise ConfigError(f"model.dtype must be auto, float32, bfloat16 or float16, got {self.dtype!r}")
+        if self.dtype not in DTYPES:
+            raise ConfigError(f"model.dtype must be {_either(DTYPES)}, got {self.dtype!r}")
 
 
 @dataclass
@@ -110,7 +121,7 @@ class DataConfig:
     evidence: bool | str = _f(
         "none",
         "what each score slot reads from the aligner through an evidence projector "
-        "(lmm_apa.align.slot_evidence): none | gop (the recogniser's per-phone/word evidence; true "
+        "(lmm_apa.tasks.slot_evidence): none | gop (the recogniser's per-phone/word evidence; true "
         "means gop) | segments (the slot's aligned audio frames pooled, its duration) | gop+segments; "
         "needs answer_inputs: filler and the corpus (not a JSONL)",
         "none: the paper's inputs (audio tokens and text only)",
@@ -137,8 +148,10 @@ class DataConfig:
             raise ConfigError(
                 f"data.answer_inputs must be one of {ANSWER_INPUTS}, got {self.answer_inputs!r}"
             )
-        if self.rejected_kind not in ("perturb", "swap"):  # = tasks.pairs.REJECTED_KINDS
-            raise ConfigError(f"data.rejected_kind must be perturb or swap, got {self.rejected_kind!r}")
+        if self.rejected_kind not in REJECTED_KINDS:
+            raise ConfigError(
+                f"data.rejected_kind must be {_either(REJECTED_KINDS)}, got {self.rejected_kind!r}"
+            )
         if self.n_rejected < 1:
             raise ConfigError(f"data.n_rejected must be >= 1, got {self.n_rejected}")
         if not 0.0 <= self.dev_fraction < 1.0:
@@ -194,16 +207,18 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ConfigError(f"train.precision must be auto, fp32 or bf16, got {self.precision!r}")
-        if self.loss_type not in ("simpo", "ce"):
-            raise ConfigError(f"train.loss_type must be 'simpo' or 'ce', got {self.loss_type!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"train.precision must be {_either(PRECISIONS)}, got {self.precision!r}")
+        if self.loss_type not in LOSS_TYPES:
+            choices = _either([repr(t) for t in LOSS_TYPES])
+            raise ConfigError(f"train.loss_type must be {choices}, got {self.loss_type!r}")
         if self.beta <= 0:
             raise ConfigError(f"train.beta must be > 0, got {self.beta}")
         if self.lr <= 0:
             raise ConfigError(f"train.lr must be > 0, got {self.lr}")
-        if self.lr_schedule not in ("cosine", "linear", "constant"):
-            raise ConfigError(f"train.lr_schedule must be cosine|linear|constant, got {self.lr_schedule!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            choices = "|".join(LR_SCHEDULES)
+            raise ConfigError(f"train.lr_schedule must be {choices}, got {self.lr_schedule!r}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise ConfigError(f"train.warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.rank_weight < 0:

@@ -147,14 +147,13 @@ def corpus_sources(cfg: RunConfig) -> tuple[list[Source], list[Source]]:
 
     train_sources = [source(u) for u in train]
     if d.unsaid_rate > 0:
-        from lmm_apa.align.frontend import Listener
-        from lmm_apa.tasks.build import make_unsaid_record
-        from lmm_apa.tasks.unsaid import aligned_word_ends, choose_unsaid
+        from lmm_apa.tasks.build import unsaid_records
 
-        unsaid = choose_unsaid(train, d.unsaid_rate, d.rejected_seed, aligned_word_ends(Listener()))
-        for e in unsaid:  # the simulated rejected answers of the same kind as the others'
-            row = make_unsaid_record(e, d.task, d.n_rejected, d.rejected_seed, d.rejected_kind)
-            train_sources.append(_source(row, e.utt.unlabelled()))
+        # the simulated rejected answers of the same kind as the others'
+        unsaid = unsaid_records(
+            train, [d.task], d.unsaid_rate, d.rejected_seed, d.n_rejected, d.rejected_kind
+        )
+        train_sources += [_source(row, e.utt.unlabelled()) for e, row in unsaid]
     return train_sources, [source(u) for u in dev]
 
 
@@ -193,8 +192,8 @@ def jsonl_sources(path: str | Path, task: str, n_rejected: int, limit: int | Non
 def cached_evidence(listener: Any, s: Source, task: str, folder: Path, kind: str = "gop") -> Path:
     """The aligner's per-slot inputs of ``kind`` for one source, computed once and kept at
     ``folder/<utt_id>.pt``."""
-    from lmm_apa.align.slot_evidence import slot_inputs
     from lmm_apa.tasks.answer import slots
+    from lmm_apa.tasks.slot_evidence import slot_inputs
 
     if s.reference is None:
         raise DataError(
@@ -204,7 +203,9 @@ def cached_evidence(listener: Any, s: Source, task: str, folder: Path, kind: str
     if path.is_file():
         return path
     heard = listener.hear(_source_wave(s.audio, s.audio_end), s.reference)
-    ev = torch.as_tensor(slot_inputs(kind, listener.readout, heard.alignment, slots(s.reference, task)))
+    ev = torch.as_tensor(
+        slot_inputs(kind, listener.evidence_scorer, heard.alignment, slots(s.reference, task))
+    )
     _save_entry(ev, path)
     return path
 

@@ -57,11 +57,11 @@ def build_model(cfg: RunConfig) -> Any:
     if m.adapter_init is None:
         lmm.add_lora(LoraSettings(rank=m.lora_rank, alpha=m.lora_alpha, dropout=m.lora_dropout))
         if cfg.data.evidence != "none":
+            from lmm_apa.align.evidence_scorer import EvidenceScorer
             from lmm_apa.align.head import DEFAULT_HEAD
-            from lmm_apa.align.readout import EvidenceReadout
-            from lmm_apa.align.slot_evidence import input_width
+            from lmm_apa.tasks.slot_evidence import input_width
 
-            width = input_width(cfg.data.evidence, EvidenceReadout.load(DEFAULT_HEAD))
+            width = input_width(cfg.data.evidence, EvidenceScorer.load(DEFAULT_HEAD))
             lmm.add_evidence_projector(width, kind=cfg.data.evidence)
     return lmm
 

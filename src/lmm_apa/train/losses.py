@@ -15,8 +15,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from lmm_apa.train.config import LOSS_TYPES
+
 IGNORE_INDEX = -100
-LOSS_TYPES: tuple[str, ...] = ("simpo", "ce")
 
 
 def token_logps(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

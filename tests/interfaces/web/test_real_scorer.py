@@ -31,7 +31,7 @@ LMM_APA = [sys.executable, "-c", "from lmm_apa.interfaces.cli import main; main(
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    from lmm_apa.models.tiny import tiny_qwen2_audio
+    from lmm_apa.models.testing import tiny_qwen2_audio
 
     try:
         return tiny_qwen2_audio(tmp_path_factory.mktemp("tiny") / "model", design="default")

@@ -8,9 +8,8 @@ import typer
 
 from lmm_apa.errors import DataError
 from lmm_apa.interfaces.cli.app import app
-from lmm_apa.interfaces.cli.options import WhisperDir, whisper_in_use
+from lmm_apa.interfaces.cli.options import WhisperDir, precision_option, whisper_in_use
 from lmm_apa.interfaces.cli.output import make_console
-from lmm_apa.models.precision import check_precision
 
 
 @app.command("evaluate")
@@ -42,7 +41,7 @@ def evaluate(
     precision: str = typer.Option(
         "auto",
         "--precision",
-        callback=check_precision,
+        callback=precision_option,
         help="auto (bf16 on CUDA or a CPU with bf16 matrix instructions, else fp32), fp32 or bf16.",
     ),
     predictions_out: Path | None = typer.Option(

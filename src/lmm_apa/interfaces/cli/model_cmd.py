@@ -34,7 +34,8 @@ def build(
     """Assemble the default backbone (Whisper-base + projector + SmolLM2-135M), offline."""
     import time
 
-    from lmm_apa.models.assemble import backbone_info, build_default_backbone
+    from lmm_apa.models.assemble import build_default_backbone
+    from lmm_apa.models.backbone import backbone_info
 
     start = time.perf_counter()
     path = build_default_backbone(out_dir)
@@ -90,7 +91,7 @@ def info(
 ) -> None:
     """Whose weights the default models use (source, sha256), and a built backbone's parameter counts."""
     from lmm_apa.errors import ModelError
-    from lmm_apa.models.assemble import backbone_info
+    from lmm_apa.models.backbone import backbone_info
     from lmm_apa.paths import cache_dir
 
     _print_weights()

@@ -17,6 +17,17 @@ def use_whisper_dir(folder: Path | None) -> Path | None:
     return folder
 
 
+def precision_option(value: str) -> str:
+    """`--precision`'s callback: `check_precision`, its error shown as a usage error (exit status 2)."""
+    from lmm_apa.errors import ConfigError
+    from lmm_apa.models.precision import check_precision
+
+    try:
+        return check_precision(value)
+    except ConfigError as e:
+        raise typer.BadParameter(str(e), param_hint="--precision") from None
+
+
 WhisperDir = Annotated[
     Path | None,
     typer.Option(

@@ -15,9 +15,8 @@ from lmm_apa.data.scale100 import FACTORS
 from lmm_apa.distributed import Workers
 from lmm_apa.errors import DataError, LmmApaError
 from lmm_apa.interfaces.cli.app import app
-from lmm_apa.interfaces.cli.options import WhisperDir, whisper_in_use
+from lmm_apa.interfaces.cli.options import WhisperDir, precision_option, whisper_in_use
 from lmm_apa.interfaces.cli.output import heading, make_console
-from lmm_apa.models.precision import check_precision
 
 # Whole tables when stdout is not a terminal (a file, a pipe): `output.make_console`.
 console = make_console()
@@ -283,7 +282,7 @@ def score(
         str,
         typer.Option(
             help="auto (bf16 on CUDA or a CPU with bf16 matrix instructions, else fp32), fp32 or bf16.",
-            callback=check_precision,
+            callback=precision_option,
         ),
     ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the corpus schema as JSON Lines.")] = False,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 
 from lmm_apa.interfaces.cli.app import app
-from lmm_apa.interfaces.cli.options import WhisperDir, whisper_in_use
-from lmm_apa.models.precision import check_precision
+from lmm_apa.interfaces.cli.options import WhisperDir, precision_option, whisper_in_use
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -27,7 +26,7 @@ def serve(
     precision: str = typer.Option(
         "auto",
         "--precision",
-        callback=check_precision,
+        callback=precision_option,
         help="auto (bf16 on CUDA or a CPU with bf16 matrix instructions, else fp32), fp32 or bf16.",
     ),
     max_batch: int = typer.Option(

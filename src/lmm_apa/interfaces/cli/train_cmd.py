@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from lmm_apa.interfaces.cli.app import app
-from lmm_apa.models.precision import check_precision
+from lmm_apa.interfaces.cli.options import precision_option
 
 
 @app.command("train")
@@ -45,7 +45,7 @@ def train(
         typer.echo(describe())
         return
     if precision is not None:
-        overrides = [*overrides, f"train.precision={check_precision(precision)}"]
+        overrides = [*overrides, f"train.precision={precision_option(precision)}"]
     cfg = load_config(config, overrides)
     if show_config:
         typer.echo(yaml.safe_dump(cfg.to_dict(), sort_keys=False))

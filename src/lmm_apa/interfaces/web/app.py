@@ -37,6 +37,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lmm_apa import __version__
 from lmm_apa.data.audio import SAMPLE_RATE, load_audio
 from lmm_apa.data.records import Utterance
 from lmm_apa.errors import AudioError, LexiconError, LmmApaError, ModelError
@@ -151,7 +152,7 @@ def create_app(
     app = FastAPI(
         title="lmm-apa",
         summary="Pronunciation assessment of read English sentences (Speechocean762 scales).",
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
         # Swagger UI and ReDoc load their scripts from a CDN, which this offline app must not need;
         # the schema itself stays at /openapi.json.

@@ -1,4 +1,4 @@
-"""A simple non-LMM reference predictor: what any model must beat to be worth its GPU hours.
+"""A simple non-LMM baseline predictor: what any model must beat to be worth its GPU hours.
 
 - Sentence aspects: ridge regression on a handful of acoustic statistics of the recording (length,
   speech rate, pauses from an energy voice-activity detector, level and spectral shape). The text
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lmm_apa.data.records import ASPECTS, SCALES, Phone, Utterance, Word
+from lmm_apa.ridge import ridge
 
 SAMPLE_RATE = 16000
 FRAME = 400  # 25 ms
@@ -113,13 +114,6 @@ def extract_features(utts: Sequence[Utterance]) -> np.ndarray:
     return np.stack(rows)
 
 
-def _ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
-    """Closed-form ridge on standardised features with an unpenalised intercept (column 0)."""
-    penalty = alpha * np.eye(x.shape[1])
-    penalty[0, 0] = 0.0
-    return np.linalg.solve(x.T @ x + penalty, x.T @ y)
-
-
 def _speaker_folds(speakers: Sequence[str], k: int) -> np.ndarray:
     """Fold index per item, whole speakers per fold (round robin over sorted speakers)."""
     order = {s: i % k for i, s in enumerate(sorted(set(speakers)))}
@@ -137,7 +131,7 @@ def _shrunk_mean(total: float, count: int, prior: float, strength: float) -> flo
 
 
 @dataclass
-class ReferencePredictor:
+class BaselinePredictor:
     """Ridge on acoustic statistics for sentences; shrunk item priors + sentence shift below."""
 
     alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
@@ -156,7 +150,7 @@ class ReferencePredictor:
         z = (feats - self.mean_) / self.std_
         return np.hstack([np.ones((len(z), 1)), z])
 
-    def fit(self, utts: Sequence[Utterance], feats: np.ndarray) -> ReferencePredictor:
+    def fit(self, utts: Sequence[Utterance], feats: np.ndarray) -> BaselinePredictor:
         self.mean_ = feats.mean(axis=0)
         self.std_ = feats.std(axis=0) + 1e-9
         x = self._design(feats)
@@ -171,12 +165,12 @@ class ReferencePredictor:
                 oof = np.empty(len(y))
                 for f in range(self.n_folds):
                     tr = folds != f
-                    oof[~tr] = x[~tr] @ _ridge(x[tr], y[tr], alpha)
+                    oof[~tr] = x[~tr] @ ridge(x[tr], y[tr], alpha, free=0)
                 mse = float(np.mean((oof - y) ** 2))
                 if best is None or mse < best[0]:
                     best = (mse, alpha, oof)
             _, self.alpha_[aspect], oof = best
-            self.coef_[aspect] = _ridge(x, y, self.alpha_[aspect])
+            self.coef_[aspect] = ridge(x, y, self.alpha_[aspect], free=0)
             if aspect == "accuracy":
                 oof_accuracy, self.sentence_mean_ = oof, float(y.mean())
         self._fit_items(utts, oof_accuracy - self.sentence_mean_)

@@ -1,10 +1,10 @@
 """Scores from the acoustic evidence alone: the honest check that the aligner hears what was said.
 
-Three small readouts, fit on a training split's labels and the `Alignment`s of its recordings:
+Three small models, fit on a training split's labels and the `Alignment`s of its recordings:
 - phone accuracy: an MLP on each phone's evidence (GOP statistics, phone-mass shares, the pooled
   recogniser state), its identity and position in the word, and its neighbours' GOP statistics;
 - word accuracy / stress / total: an MLP on the word's statistics, its phones' pooled state and the
-  phone readout's predictions for its phones;
+  phone model's predictions for its phones;
 - sentence accuracy / fluency / prosodic / total: ridge regression on the word and phone
   predictions, timing (speech rate, pauses) and the utterance's pooled recogniser state.
 Completeness is the corpus' own definition, the share of words said (0-10), from the omissions.
@@ -12,7 +12,7 @@ Unsaid words score 0 (accuracy, total; their phones 0) and stress 5, the bottom 
 rater gives a word that was not read.
 
 The features are standardised with the training split's statistics; weights and statistics are
-saved together (`save` / `load`) so the scorer can flag mispronounced words with the same readout.
+saved together (`save` / `load`) so the scorer can flag mispronounced words with the same models.
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ from lmm_apa.align.aligner import FRAME_RATE, Alignment, PhoneAlignment, WordAli
 from lmm_apa.align.evidence import PHONE_SCALARS
 from lmm_apa.align.phoneset import PHONES, phone_id
 from lmm_apa.data.records import Phone, Utterance, Word
+from lmm_apa.ridge import ridge
 
-READOUT_FILE = "readout.safetensors"
-READOUT_JSON = "readout.json"
+# The shipped weights keep the files' first name (the class was once called a readout).
+SCORER_FILE = "readout.safetensors"
+SCORER_JSON = "readout.json"
 OMITTED_STRESS = 5.0
 # A said word whose predicted accuracy is below this is reported as mispronounced. The corpus' raters
 # give 0-10, and words at 5 or below have at least one clearly wrong sound in their guidelines.
@@ -44,7 +46,7 @@ _GAP = ("gop", "log_share", "lp_path")  # neighbour statistics a phone sees
 _SENTENCE = ("accuracy", "fluency", "prosodic", "total")
 
 
-def _phone_rows(al: Alignment) -> np.ndarray:
+def phone_rows(al: Alignment) -> np.ndarray:
     rows = []
     flat = [(w, j) for w in al.words for j in range(len(w.phones))]
     idx = {PHONE_SCALARS.index(k) for k in _GAP}
@@ -65,7 +67,7 @@ def _phone_rows(al: Alignment) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32)
 
 
-def _word_rows(al: Alignment, phone_pred: np.ndarray) -> np.ndarray:
+def word_rows(al: Alignment, phone_pred: np.ndarray) -> np.ndarray:
     rows, k = [], 0
     for w in al.words:
         pred = phone_pred[k : k + len(w.phones)]
@@ -75,7 +77,7 @@ def _word_rows(al: Alignment, phone_pred: np.ndarray) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32)
 
 
-def _sentence_row(al: Alignment, word_pred: np.ndarray, phone_pred: np.ndarray) -> np.ndarray:
+def sentence_row(al: Alignment, word_pred: np.ndarray, phone_pred: np.ndarray) -> np.ndarray:
     said = [w for w in al.words if not w.omitted]
     if said:
         span = max(w.end for w in said) - min(w.start for w in said)
@@ -137,7 +139,7 @@ class _Scaler:
         return ((x - self.mean) / self.std).astype(np.float32)
 
 
-class EvidenceReadout:
+class EvidenceScorer:
     def __init__(self) -> None:
         self.phone: _MLP | None = None
         self.word: _MLP | None = None
@@ -145,12 +147,12 @@ class EvidenceReadout:
         self.sentence_w: np.ndarray | None = None  # ridge weights (d + 1, 4), bias last
 
     # ---- fit --------------------------------------------------------------------------------------
-    def fit(self, utts: list[Utterance], alignments: list[Alignment], seed: int = 0) -> EvidenceReadout:
+    def fit(self, utts: list[Utterance], alignments: list[Alignment], seed: int = 0) -> EvidenceScorer:
         """Fit on labelled utterances and their alignments (same order). Omitted words are left out of
         the phone and word fits: the corpus labels them as read, so they would teach noise."""
         xp, yp, xw, yw, xs, ys = [], [], [], [], [], []
         for u, al in zip(utts, alignments, strict=True):
-            rows = _phone_rows(al)
+            rows = phone_rows(al)
             said = np.concatenate([[not w.omitted] * len(w.phones) for w in al.words])
             xp.append(rows[said])
             yp.append(np.array([p.accuracy for p in u.phones])[said])
@@ -159,38 +161,34 @@ class EvidenceReadout:
             self.scalers["phone"](np.concatenate(xp)), np.concatenate(yp)[:, None], seed=seed
         )
         for u, al in zip(utts, alignments, strict=True):
-            pp = self._phone_pred(al)
-            rows = _word_rows(al, pp)
+            pp = self.predict_phones(al)
+            rows = word_rows(al, pp)
             said = np.array([not w.omitted for w in al.words])
             xw.append(rows[said])
             yw.append(np.array([[w.accuracy, w.stress, w.total] for w in u.words])[said] / 10.0)
         self.scalers["word"] = _Scaler.fit(np.concatenate(xw))
         self.word = _fit_mlp(self.scalers["word"](np.concatenate(xw)), np.concatenate(yw), seed=seed)
         for u, al in zip(utts, alignments, strict=True):
-            pp = self._phone_pred(al)
-            xs.append(_sentence_row(al, self._word_pred(al, pp), pp))
+            pp = self.predict_phones(al)
+            xs.append(sentence_row(al, self.predict_words(al, pp), pp))
             ys.append([u.score(a) for a in _SENTENCE])
         xs_arr = np.asarray(xs)
         self.scalers["sentence"] = _Scaler.fit(xs_arr)
         design = np.hstack([self.scalers["sentence"](xs_arr), np.ones((len(xs_arr), 1))])
-        reg = 30.0 * np.eye(design.shape[1])
-        reg[-1, -1] = 0.0
-        self.sentence_w = np.linalg.solve(
-            design.T @ design + reg, design.T @ np.asarray(ys, dtype=np.float64)
-        )
+        self.sentence_w = ridge(design, np.asarray(ys, dtype=np.float64), alpha=30.0, free=-1)
         return self
 
     # ---- predict ----------------------------------------------------------------------------------
     @torch.no_grad()
-    def _phone_pred(self, al: Alignment) -> np.ndarray:
-        x = self.scalers["phone"](_phone_rows(al))
+    def predict_phones(self, al: Alignment) -> np.ndarray:
+        x = self.scalers["phone"](phone_rows(al))
         pred = self.phone(torch.as_tensor(x))[:, 0].numpy().clip(0.0, 2.0)
         omitted = np.concatenate([[w.omitted] * len(w.phones) for w in al.words])
         return np.where(omitted, 0.0, pred)
 
     @torch.no_grad()
-    def _word_pred(self, al: Alignment, phone_pred: np.ndarray) -> np.ndarray:
-        x = self.scalers["word"](_word_rows(al, phone_pred))
+    def predict_words(self, al: Alignment, phone_pred: np.ndarray) -> np.ndarray:
+        x = self.scalers["word"](word_rows(al, phone_pred))
         pred = (self.word(torch.as_tensor(x)).numpy() * 10.0).clip(0.0, 10.0)
         for i, w in enumerate(al.words):
             if w.omitted:
@@ -199,9 +197,9 @@ class EvidenceReadout:
 
     def predict(self, reference: Utterance, al: Alignment) -> Utterance:
         """``reference`` scored at every granularity from its alignment's evidence."""
-        pp = self._phone_pred(al)
-        wp = self._word_pred(al, pp)
-        row = self.scalers["sentence"](_sentence_row(al, wp, pp)[None])
+        pp = self.predict_phones(al)
+        wp = self.predict_words(al, pp)
+        row = self.scalers["sentence"](sentence_row(al, wp, pp)[None])
         sent = (np.hstack([row, [[1.0]]]) @ self.sentence_w)[0].clip(0.0, 10.0)
         completeness = 10.0 * al.said / len(al.words)
         # An utterance is no better than the share of it that was read.
@@ -231,7 +229,7 @@ class EvidenceReadout:
 
     @staticmethod
     def heard_phone(phone: PhoneAlignment, accuracy: float | None) -> str | None:
-        """The phone heard instead of a said one the readout scores wrong; None where it sounds right."""
+        """The phone heard instead of a said one this scorer scores wrong; None where it sounds right."""
         if phone.rival is None or accuracy is None or accuracy >= HEARD_BELOW:
             return None
         return phone.rival
@@ -247,15 +245,15 @@ class EvidenceReadout:
         for name, s in self.scalers.items():
             tensors[f"scaler.{name}.mean"], tensors[f"scaler.{name}.std"] = s.mean, s.std
         tensors["sentence.w"] = self.sentence_w.astype(np.float32)
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, out / READOUT_FILE)
-        (out / READOUT_JSON).write_text(json.dumps({"frame_rate": FRAME_RATE, **provenance}, indent=2))
+        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, out / SCORER_FILE)
+        (out / SCORER_JSON).write_text(json.dumps({"frame_rate": FRAME_RATE, **provenance}, indent=2))
         return out
 
     @classmethod
-    def load(cls, folder: str | Path) -> EvidenceReadout:
+    def load(cls, folder: str | Path) -> EvidenceScorer:
         from safetensors.numpy import load_file
 
-        t = load_file(Path(folder) / READOUT_FILE)
+        t = load_file(Path(folder) / SCORER_FILE)
         self = cls()
         for name in ("phone", "word"):
             state = {k[len(name) + 1 :]: torch.as_tensor(v) for k, v in t.items() if k.startswith(name + ".")}

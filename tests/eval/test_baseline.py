@@ -3,9 +3,9 @@ import pytest
 from scipy import stats
 
 from lmm_apa.data.records import Phone, Utterance, Word
-from lmm_apa.eval.reference import (
+from lmm_apa.eval.baseline import (
     FEATURE_NAMES,
-    ReferencePredictor,
+    BaselinePredictor,
     acoustic_features,
     extract_features,
 )
@@ -76,7 +76,7 @@ def _synthetic(n=200, seed=0):
 def test_reference_predictor_learns_sentence_and_item_levels():
     utts, feats = _synthetic()
     train, dev = utts[:150], utts[150:]
-    model = ReferencePredictor().fit(train, feats[:150])
+    model = BaselinePredictor().fit(train, feats[:150])
     preds = model.predict([u.unlabelled() for u in dev], feats[150:])
     acc = np.array([u.accuracy for u in dev])
     pacc = np.array([p.accuracy for p in preds])
@@ -94,7 +94,7 @@ def test_reference_predictor_learns_sentence_and_item_levels():
 
 def test_predictions_do_not_depend_on_the_labels_of_what_is_predicted():
     utts, feats = _synthetic()
-    model = ReferencePredictor().fit(utts[:150], feats[:150])
+    model = BaselinePredictor().fit(utts[:150], feats[:150])
     with_labels = model.predict(utts[150:], feats[150:])
     without = model.predict([u.unlabelled() for u in utts[150:]], feats[150:])
     assert [u.to_corpus_dict() for u in with_labels] == [u.to_corpus_dict() for u in without]

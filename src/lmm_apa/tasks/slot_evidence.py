@@ -1,9 +1,9 @@
 """The aligner's evidence for each score slot of an answer: what an LMM reads at that slot.
 
 For the LMM to score a phone from that phone's evidence (issue "The LMM hears"), every slot gets one
-vector: the evidence readout's standardised input row for its phone, its word or the sentence
-(`lmm_apa.align.readout`: GOP statistics, phone-mass shares, pooled recogniser state, and at the
-word and sentence levels the readout's own predictions below them), zero-padded to a common width,
+vector: the evidence scorer's standardised input row for its phone, its word or the sentence
+(`lmm_apa.align.evidence_scorer`: GOP statistics, phone-mass shares, pooled recogniser state, and at the
+word and sentence levels the scorer's own predictions below them), zero-padded to a common width,
 with the slot's granularity one-hot at the end. A projector in the LMM (`AudioLMM`) maps it into
 the embedding at the position whose logits predict the slot.
 
@@ -22,11 +22,15 @@ LMM cannot find the phone in the audio (segmentation), or because it cannot judg
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from lmm_apa.align.aligner import Alignment
-from lmm_apa.align.readout import EvidenceReadout, _phone_rows, _sentence_row, _word_rows
 from lmm_apa.tasks.answer import Slot
+
+if TYPE_CHECKING:
+    from lmm_apa.align.aligner import Alignment
+    from lmm_apa.align.evidence_scorer import EvidenceScorer
 
 GRANULARITIES = ("sentence", "word", "phone")
 EVIDENCE_KINDS = ("gop", "segments", "gop+segments")
@@ -34,22 +38,26 @@ WHISPER_BASE_D = 512  # the aligner always reads Whisper-base frames, whatever t
 SEGMENT_EXTRAS = ("log_duration", "said")  # after the pooled frames of a ``segments`` row
 
 
-def evidence_width(readout: EvidenceReadout) -> int:
-    """Width of every slot's vector for this readout."""
-    return max(len(readout.scalers[g].mean) for g in GRANULARITIES) + len(GRANULARITIES)
+def evidence_width(scorer: EvidenceScorer) -> int:
+    """Width of every slot's vector for this scorer."""
+    return max(len(scorer.scalers[g].mean) for g in GRANULARITIES) + len(GRANULARITIES)
 
 
-def slot_evidence(readout: EvidenceReadout, al: Alignment, slot_list: list[Slot]) -> np.ndarray:
+def slot_evidence(scorer: EvidenceScorer, al: Alignment, slot_list: list[Slot]) -> np.ndarray:
     """(len(slot_list), evidence_width) float32: each slot's evidence, in slot order."""
-    phone_pred = readout._phone_pred(al)
+    # Imported here: the training config reads EVIDENCE_KINDS from this module and should not load
+    # torch (the scorer's MLPs) to do so.
+    from lmm_apa.align.evidence_scorer import phone_rows, sentence_row, word_rows
+
+    phone_pred = scorer.predict_phones(al)
     rows = {
-        "phone": readout.scalers["phone"](_phone_rows(al)),
-        "word": readout.scalers["word"](_word_rows(al, phone_pred)),
+        "phone": scorer.scalers["phone"](phone_rows(al)),
+        "word": scorer.scalers["word"](word_rows(al, phone_pred)),
     }
-    word_pred = readout._word_pred(al, phone_pred)
-    rows["sentence"] = readout.scalers["sentence"](_sentence_row(al, word_pred, phone_pred)[None])
+    word_pred = scorer.predict_words(al, phone_pred)
+    rows["sentence"] = scorer.scalers["sentence"](sentence_row(al, word_pred, phone_pred)[None])
     first_phone = np.cumsum([0] + [len(w.phones) for w in al.words])
-    width = evidence_width(readout)
+    width = evidence_width(scorer)
     out = np.zeros((len(slot_list), width), dtype=np.float32)
     for i, slot in enumerate(slot_list):
         if slot.granularity == "sentence":
@@ -108,21 +116,21 @@ def _frames_dim(al: Alignment) -> int:
     raise ValueError("an alignment without phones has no slots to read")
 
 
-def input_width(kind: str, readout: EvidenceReadout, frames_dim: int = WHISPER_BASE_D) -> int:
+def input_width(kind: str, scorer: EvidenceScorer, frames_dim: int = WHISPER_BASE_D) -> int:
     """Width of every slot's vector of ``kind`` (``frames_dim``: the aligner's encoder frames')."""
     if kind == "gop":
-        return evidence_width(readout)
+        return evidence_width(scorer)
     if kind == "segments":
         return segment_width(frames_dim) + len(GRANULARITIES)
     if kind == "gop+segments":
-        return evidence_width(readout) + segment_width(frames_dim)
+        return evidence_width(scorer) + segment_width(frames_dim)
     raise ValueError(f"evidence kind must be one of {EVIDENCE_KINDS}, got {kind!r}")
 
 
-def slot_inputs(kind: str, readout: EvidenceReadout, al: Alignment, slot_list: list[Slot]) -> np.ndarray:
+def slot_inputs(kind: str, scorer: EvidenceScorer, al: Alignment, slot_list: list[Slot]) -> np.ndarray:
     """(len(slot_list), input_width(kind, ...)) float32: what each slot reads, for ``kind``."""
     if kind == "gop":
-        return slot_evidence(readout, al, slot_list)
+        return slot_evidence(scorer, al, slot_list)
     segments = slot_segments(al, slot_list)
     if kind == "segments":
         onehot = np.zeros((len(slot_list), len(GRANULARITIES)), dtype=np.float32)
@@ -130,5 +138,5 @@ def slot_inputs(kind: str, readout: EvidenceReadout, al: Alignment, slot_list: l
             onehot[i, GRANULARITIES.index(slot.granularity)] = 1.0
         return np.concatenate([segments, onehot], axis=1)
     if kind == "gop+segments":
-        return np.concatenate([slot_evidence(readout, al, slot_list), segments], axis=1)
+        return np.concatenate([slot_evidence(scorer, al, slot_list), segments], axis=1)
     raise ValueError(f"evidence kind must be one of {EVIDENCE_KINDS}, got {kind!r}")

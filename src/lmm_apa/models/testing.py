@@ -1,4 +1,6 @@
-"""Tiny randomly initialised Qwen2-Audio backbones for tests (same transformers classes as the real ones).
+"""Test models: tiny randomly initialised Qwen2-Audio backbones (same transformers classes as the real ones).
+
+Nothing in the library imports this module; tests and benches do.
 
 Two designs, so tests cover both code paths of `AudioLMM.encode_audio`:
 - `qwen2_audio`: the Qwen2-Audio-7B path in miniature: a tiny torch Whisper-style audio tower fed by
@@ -12,10 +14,14 @@ import json
 import shutil
 from pathlib import Path
 
+from lmm_apa.models.assemble import (
+    BACKBONE_JSON,
+    CT2_ENCODER,
+    load_whisper_encoder_weights,
+    whisper_base_audio_config,
+)
 from lmm_apa.models.parts import AUDIO_TOKEN, smollm2_tokenizer_dir
 
-BACKBONE_JSON = "lmm_apa_backbone.json"
-CT2_ENCODER = "whisper-base-ct2"  # value of "audio_encoder" in BACKBONE_JSON for the fast CPU path
 DESIGNS = ("qwen2_audio", "default")
 
 
@@ -53,8 +59,6 @@ def tiny_qwen2_audio(path: Path, seed: int = 0, design: str = "qwen2_audio") -> 
     path = Path(path)
     tokenizer = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir())
     if design == "default":
-        from lmm_apa.models.assemble import whisper_base_audio_config
-
         audio_config = whisper_base_audio_config()
     else:
         # max_source_positions must stay 1500: Qwen2AudioEncoder insists on 3000 mel frames (30 s).
@@ -75,8 +79,6 @@ def tiny_qwen2_audio(path: Path, seed: int = 0, design: str = "qwen2_audio") -> 
     torch.manual_seed(seed)
     model = Qwen2AudioForConditionalGeneration(config)
     if design == "default":
-        from lmm_apa.models.assemble import load_whisper_encoder_weights
-
         load_whisper_encoder_weights(model.model.audio_tower)
     if path.exists():
         shutil.rmtree(path)
