@@ -5,7 +5,23 @@ A checkpoint folder ``<output_dir>/checkpoints/step-0000050/`` holds
   trainer_state.pt   trainable weights, optimizer state, RNG states, step, data position
   config.yaml        the fully resolved run config
 It is written under a temporary name and renamed when complete, so an interruption during a save
-never leaves a half checkpoint for ``--resume`` to pick.
+never leaves a half checkpoint for ``--resume`` to pick. What each way of training adds or gathers
+first is its engine's (`train.engines`): FSDP's full states (`sharded.gather`), DeepSpeed's
+engine files (``deepspeed/``, `zero.save_engine`).
+
+Why not accelerate's ``save_state`` / ``load_state`` (checked against accelerate 1.16):
+- One process and DDP: ``save_state`` writes the prepared model's whole state dict, the frozen
+  backbone included (gigabytes a checkpoint for a 7B model, where ours hold the adapter only), and
+  saves only the optimizers and schedulers it prepared. The trainer prepares neither on purpose: a
+  prepared lr schedule steps once per process at every optimizer step, and the optimizer's steps
+  are the loop's. Getting our contents out of it takes a weights-filtering save hook, a non-strict
+  load, ``register_for_checkpointing`` and a new file layout, which resume, the tests and existing
+  runs' checkpoints (``trainer_state.pt``) would all have to follow: a rewrite for no gain.
+- FSDP: the trainer wraps FSDP 1 itself (accelerate wraps FSDP on GPUs only, `train.sharded`), so
+  the wrapped model is not among accelerate's models and ``save_state`` would not save it.
+- DeepSpeed: ``save_state`` calls the engine's ``save_checkpoint``, as `zero.save_engine` does; the
+  rest of the trainer state (schedule, step, data position, the main process's RNG) is ours to keep
+  in ``trainer_state.pt`` as on the other paths, so one reader resumes all three.
 """
 
 from __future__ import annotations
@@ -107,6 +123,11 @@ def save_checkpoint(
     return final
 
 
+def read_trainer_state(ckpt: str | Path) -> dict[str, Any]:
+    # weights_only=False: the file holds numpy/python RNG states; it is our own file, not a download.
+    return torch.load(Path(ckpt) / "trainer_state.pt", map_location="cpu", weights_only=False)
+
+
 def load_checkpoint(
     ckpt: str | Path, lmm: Any, optimizer: torch.optim.Optimizer | None, weights: bool = True
 ) -> dict[str, Any]:
@@ -115,8 +136,7 @@ def load_checkpoint(
     ``weights=False``, ``optimizer=None``: the RNG states only (DeepSpeed restores the weights and
     the optimizer state from its own files in the checkpoint, `zero.load_engine`).
     """
-    # weights_only=False: the file holds numpy/python RNG states; it is our own file, not a download.
-    state = torch.load(Path(ckpt) / "trainer_state.pt", map_location="cpu", weights_only=False)
+    state = read_trainer_state(ckpt)
     if not weights:
         set_rng_state(state["rng"])
         return state

@@ -2,7 +2,7 @@
 processes, what is refused.
 
 `loop.train` runs unchanged in one process; under a launcher every process runs it on its own
-micro-batches (``loop.train``'s step arithmetic), DDP averages the gradients, and the metrics of a
+micro-batches (`train.steps`), DDP averages the gradients, and the metrics of a
 step are those of all its micro-batches, whichever process ran them.
 """
 
@@ -49,8 +49,8 @@ def gather_in_order(accelerator: Any, mine: list[tuple[int, dict[str, float]]]) 
 def check_supported(accelerator: Any) -> None:
     """Refuse the engines this trainer does not drive, before any work is done.
 
-    DDP wraps in `loop.train`, FSDP in `sharded`, DeepSpeed through its engine in `zero`; accelerate's
-    other distributed types (XLA, Megatron-LM) are not wired.
+    `train.engines` drives DDP, FSDP (`sharded`) and DeepSpeed through its engine (`zero`);
+    accelerate's other distributed types (XLA, Megatron-LM) are not wired.
     """
     from accelerate.utils import DistributedType
 

@@ -1,12 +1,13 @@
-"""FSDP for `loop.train`: opt-in, when the launcher asks for it (``accelerate launch`` with a config
-whose ``distributed_type`` is ``FSDP``, e.g. configs/accelerate/gpu_fsdp.yaml).
+"""FSDP for `loop.train`, driven by `engines.FSDPEngine`: opt-in, when the launcher asks for it
+(``accelerate launch`` with a config whose ``distributed_type`` is ``FSDP``, e.g.
+configs/accelerate/gpu_fsdp.yaml).
 
 The trainer wraps with torch's FSDP itself, with the settings `accelerate launch` put in the
 environment (read by accelerate's own ``FullyShardedDataParallelPlugin``): accelerate turns FSDP on
 only for GPUs (on CPUs it makes a MULTI_CPU state and would wrap DDP), so one code path serves both,
 and the one that runs here on gloo CPU processes is the one that runs on GPUs.
 
-What FSDP changes for the loop (torch's FSDP docs): the optimizer is built on the wrapped model's
+What FSDP changes for the engine (torch's FSDP docs): the optimizer is built on the wrapped model's
 parameters, gradients are clipped by the root's ``clip_grad_norm_`` (the norm over every process's
 shards), and the weights and the optimizer state are gathered into full state dicts to be saved
 (and scattered back on resume). Wrapping is PEFT's recommended policy for LoRA
@@ -115,10 +116,9 @@ def load_checkpoint(ckpt: str | Path, model: Any, optimizer: torch.optim.Optimiz
     FSDP keeps its shards of the weights and of the optimizer state."""
     from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
 
-    from lmm_apa.train.checkpoint import set_rng_state
+    from lmm_apa.train.checkpoint import read_trainer_state, set_rng_state
 
-    # weights_only=False: the file holds numpy/python RNG states; it is our own file, not a download.
-    state = torch.load(Path(ckpt) / "trainer_state.pt", map_location="cpu", weights_only=False)
+    state = read_trainer_state(ckpt)
     device = next(model.parameters()).device
     with _full_state(model, device, rank0_only=False):
         _, extra = model.load_state_dict({ROOT + n: v for n, v in state["trainable"].items()}, strict=False)

@@ -1,11 +1,12 @@
-"""DeepSpeed ZeRO for `loop.train`: opt-in, when the launcher asks for it (``accelerate launch`` with a
-config whose ``distributed_type`` is ``DEEPSPEED``: configs/accelerate/gpu_zero2.yaml, gpu_zero3.yaml).
+"""DeepSpeed ZeRO for `loop.train`, driven by `engines.DeepSpeedEngine`: opt-in, when the launcher
+asks for it (``accelerate launch`` with a config whose ``distributed_type`` is ``DEEPSPEED``:
+configs/accelerate/gpu_zero2.yaml, gpu_zero3.yaml).
 
-DeepSpeed's engine owns what the loop does itself under DDP and FSDP: the backward's scaling by the
+DeepSpeed's engine owns what `DDPEngine` and `FSDPEngine` do themselves: the backward's scaling by the
 gradient accumulation, the gradient reduction (ZeRO-2: reduce-scattered to the process that owns that
 slice of the optimizer state), the clipping, the optimizer and the lr-scheduler step. DeepSpeed's own
 training loop is ``loss = engine(batch); engine.backward(loss); engine.step()`` at every micro-batch,
-the engine counting micro-batches to the accumulation boundary; `loop.train` runs exactly that.
+the engine counting micro-batches to the accumulation boundary; `DeepSpeedEngine.micro_step` runs that.
 accelerate builds the engine (``accelerator.prepare`` with the trainer's AdamW); the loop keeps
 stepping its own lr schedule, whose changes reach the engine's optimizer through the shared parameter
 groups (prepared by accelerate, a LambdaLR would be stepped once per process at every step). This
