@@ -37,8 +37,20 @@ def score(rows: list[dict[str, str]], out: Path, model: str) -> list[dict[str, A
     with tempfile.TemporaryDirectory() as tmp:
         manifest = Path(tmp) / "manifest.jsonl"
         manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        cmd = [sys.executable, "-m", "lmm_apa", "score", "--manifest", str(manifest), "--out", str(out),
-               "--model", model, "--precision", "fp32"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "lmm_apa",
+            "score",
+            "--manifest",
+            str(manifest),
+            "--out",
+            str(out),
+            "--model",
+            model,
+            "--precision",
+            "fp32",
+        ]
         subprocess.run(cmd, check=True)
     return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
 
@@ -52,7 +64,11 @@ def differences(a: Any, b: Any, where: str, atol: float) -> list[str]:
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return [f"{where}: length {len(a)} != {len(b)}"]
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in differences(x, y, f"{where}[{i}]", atol)]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in differences(x, y, f"{where}[{i}]", atol)
+        ]
     numbers = (int, float)
     if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool):
         return [] if abs(a - b) <= atol else [f"{where}: {a} != {b}"]
@@ -80,7 +96,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         now = score(rows, Path(tmp) / "now.jsonl", args.model)
     strip = [{k: v for k, v in r.items() if k != "meta"} for r in reference]
-    found = differences(strip, [{k: v for k, v in r.items() if k != "meta"} for r in now], "results", args.atol)
+    found = differences(
+        strip, [{k: v for k, v in r.items() if k != "meta"} for r in now], "results", args.atol
+    )
     for d in found[:50]:
         print(d)
     print(f"{len(now)} results, {len(found)} differences (atol {args.atol})")

@@ -9,7 +9,9 @@ SCRIPT = REPO / "scripts" / "check_doc_links.py"
 
 
 def run(root: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), str(root)], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), str(root)], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_readme_and_docs_links_resolve():
