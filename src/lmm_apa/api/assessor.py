@@ -48,6 +48,15 @@ class Assessor:
     `ModelError` (a model that does not load).
     """
 
+    model: str
+    """The model as given: a name (``"default"``) or a folder."""
+    mode: str
+    """How scores are read from the model: ``"onepass"``, ``"twopass"`` or ``"generate"``."""
+    listen: bool
+    """Whether the aligner listens first (times, omissions, heard phones)."""
+    precision: str | None
+    """What the language model computes in: ``"bf16"`` or ``"fp32"`` (None for ``"evidence"``)."""
+
     def __init__(
         self,
         model: str | Path = "default",
@@ -73,8 +82,8 @@ class Assessor:
         )
         lmm = getattr(self._scorer, "lmm", None)
         chosen = getattr(lmm, "precision", None)
-        # What runs: "auto" resolved to "bf16" or "fp32" (None without a language model: evidence).
-        self.precision: str | None = getattr(chosen, "name", chosen)
+        # What runs: "auto" resolved to "bf16" or "fp32".
+        self.precision = getattr(chosen, "name", chosen)
         self._meta: dict[str, Any] | None = None
 
     def __repr__(self) -> str:

@@ -236,10 +236,19 @@ class Result:
     def from_dict(cls, d: dict[str, Any]) -> Result:
         """A result from what `to_dict` wrote (or a line of `lmm-apa score --json`, or a corpus
         ``scores.json`` entry given its ``utt_id``)."""
-        if not isinstance(d, dict):
-            from lmm_apa.errors import InputError
+        from lmm_apa.errors import InputError
 
+        if not isinstance(d, dict):
             raise InputError(f"Result.from_dict: expected a dict, not a {type(d).__name__}")
+        try:
+            return cls._from_dict(d)
+        except KeyError as e:
+            raise InputError(f"Result.from_dict: not a result in the corpus schema: no {e} key") from None
+        except (TypeError, ValueError, AttributeError) as e:
+            raise InputError(f"Result.from_dict: not a result in the corpus schema: {e}") from None
+
+    @classmethod
+    def _from_dict(cls, d: dict[str, Any]) -> Result:
         words = tuple(WordResult.from_dict(w) for w in d.get("words") or [])
         insertions = d.get("insertions")
         return cls(
