@@ -114,7 +114,8 @@ def test_score_many_keeps_order_and_reports_bad_items(assessor, bear_flac, capsy
     assert "scoring" in capsys.readouterr().err  # the progress bar
     with pytest.raises(AudioError, match="item 1"):
         assessor.score_many(items[:2])
-    with pytest.raises(InputError, match="items: expected a list"):
-        assessor.score_many(str(bear_flac))
+    for one in (str(bear_flac), np.ones(16000), {"audio": bear_flac}):
+        with pytest.raises(InputError, match="items: expected a list"):
+            assessor.score_many(one)
     with pytest.raises(InputError, match=r"items\[0\]: a tuple is \(audio, text\)"):
         assessor.score_many([(bear_flac, TEXT, "x")])

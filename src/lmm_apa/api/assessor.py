@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from lmm_apa.api.inputs import check_text, read_audio
 from lmm_apa.api.result import Result
 from lmm_apa.errors import InputError, LmmApaError
@@ -155,7 +157,8 @@ class Assessor:
         ipa, scale = _check_view(phones, scale)
         _choose("errors", errors, ("raise", "return"))
         _check_batch_size(batch_size, allow_none=True)
-        if isinstance(items, str | bytes | Path) or not isinstance(items, Iterable):
+        # One recording or a mapping is not a list of them (iterating it would give its rows or keys).
+        if isinstance(items, str | bytes | Path | dict | np.ndarray) or not isinstance(items, Iterable):
             raise InputError(
                 "items: expected a list of recordings, (audio, text) pairs or dicts, "
                 f"not a {type(items).__name__}"
