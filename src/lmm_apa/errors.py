@@ -23,3 +23,8 @@ class ConfigError(LmmApaError):
 
 class ModelError(LmmApaError):
     """A model part that is missing or does not load (names the part and how to get it)."""
+
+
+class InputError(LmmApaError, ValueError):
+    """An argument of the Python API that cannot be used (a wrong type, an empty text, an unknown
+    option); the message names the argument. Also a ValueError, as Python's own checks raise."""
