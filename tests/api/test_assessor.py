@@ -17,7 +17,7 @@ TEXT = "We call it bear"
 def test_the_root_exports_the_public_api_and_stays_cheap():
     assert set(lmm_apa.__all__) == {
         "Assessor", "Result", "WordResult", "PhoneResult", "Insertion", "__version__",
-        "LmmApaError", "AudioError", "InputError", "LexiconError", "ModelError", "DataError",
+        "LmmApaError", "AudioError", "InputError", "LexiconError", "ModelError", "DataError", "ConfigError",
     }  # fmt: skip
     for name in lmm_apa.__all__:
         assert getattr(lmm_apa, name) is not None
