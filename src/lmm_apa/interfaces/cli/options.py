@@ -1,11 +1,121 @@
-"""Options several commands share."""
+"""Options several commands share, and every choice an option offers as an `enum.Enum`.
+
+Choices are enums so that typer refuses a wrong value (listing the right ones) before anything
+loads: a typo in ``--mode`` used to surface only once the model had loaded. Their values mirror the
+library's own tuples (`tests/interfaces/test_cli_options.py` checks that they stay the same).
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+
+class Mode(StrEnum):
+    """`lmm_apa.infer.scorer.MODES`."""
+
+    onepass = "onepass"
+    twopass = "twopass"
+    generate = "generate"
+
+
+class Precision(StrEnum):
+    """`lmm_apa.models.precision.PRECISIONS`."""
+
+    auto = "auto"
+    fp32 = "fp32"
+    bf16 = "bf16"
+
+
+class Split(StrEnum):
+    """`lmm_apa.data.splits.SPLITS`."""
+
+    test = "test"
+    train = "train"
+    dev = "dev"
+    train_minus_dev = "train-minus-dev"
+    dev25 = "dev25"
+    train_minus_dev25 = "train-minus-dev25"
+
+
+class TrainSplit(StrEnum):
+    """`lmm_apa.tasks.build.SPLITS`: every split but test (never trained on)."""
+
+    train = "train"
+    dev = "dev"
+    train_minus_dev = "train-minus-dev"
+    dev25 = "dev25"
+    train_minus_dev25 = "train-minus-dev25"
+
+
+class Task(StrEnum):
+    """`lmm_apa.tasks.answer.TASKS`, and ``all`` (one example per task)."""
+
+    multi = "multi"
+    sentence = "sentence"
+    word = "word"
+    phone = "phone"
+    all = "all"
+
+
+class RejectedKind(StrEnum):
+    """`lmm_apa.tasks.pairs.REJECTED_KINDS`."""
+
+    perturb = "perturb"
+    swap = "swap"
+
+
+class OutputFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class PhoneSymbols(StrEnum):
+    arpabet = "arpabet"
+    ipa = "ipa"
+
+
+class Scale(StrEnum):
+    """The scales of a result: the corpus' own (10) or all on 0-100."""
+
+    corpus = "10"
+    hundred = "100"
+
+
+class LogLevel(StrEnum):
+    """uvicorn's log levels."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
+
+
+# Help texts several commands share, so that they say the same thing everywhere.
+SPLIT_HELP = (
+    "test | train | dev (a speaker-disjoint tenth of train, for model selection) | train-minus-dev "
+    "(train without dev) | dev25 (a speaker-disjoint fifth of train: the larger dev split, holding "
+    "every dev speaker) | train-minus-dev25 (train without dev25; the aligner's training split)."
+)
+TRAIN_SPLIT_HELP = SPLIT_HELP.removeprefix("test | ")
+MODE_HELP = "onepass (expected scores), twopass or generate."
+PRECISION_HELP = "auto (bf16 on CUDA or a CPU with bf16 matrix instructions, else fp32), fp32 or bf16."
+DEV_FRACTION_HELP = (
+    "Fraction of train speakers held out as dev, strictly between 0 and 1 (the dev and "
+    "train-minus-dev splits; dev25 is always a fifth)."
+)
+
+
+def check_fraction(value: float) -> float:
+    """A share strictly between 0 and 1 (`train_dev_split` needs speakers on both sides)."""
+    if not 0.0 < value < 1.0:
+        raise typer.BadParameter(f"{value:g} is not strictly between 0 and 1")
+    return value
 
 
 def use_whisper_dir(folder: Path | None) -> Path | None:
@@ -26,6 +136,11 @@ WhisperDir = Annotated[
         "download of Systran/faster-whisper-base; checked to be Whisper-base). Default: "
         "$LMM_APA_WHISPER_DIR, else the packaged weights.",
     ),
+]
+ModeOption = Annotated[Mode, typer.Option("--mode", help=MODE_HELP)]
+PrecisionOption = Annotated[Precision, typer.Option("--precision", help=PRECISION_HELP)]
+DevFraction = Annotated[
+    float, typer.Option("--dev-fraction", callback=check_fraction, help=DEV_FRACTION_HELP)
 ]
 
 
