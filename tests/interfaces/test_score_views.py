@@ -15,7 +15,7 @@ import lmm_apa.infer.scorer as scorer_module
 import lmm_apa.infer.transcribe as transcribe_module
 from lmm_apa.data.audio import load_audio
 from lmm_apa.data.records import Phone, Word
-from lmm_apa.errors import AudioError
+from lmm_apa.errors import AudioError, LmmApaError
 from lmm_apa.infer.reference import reference_utterance
 from lmm_apa.infer.scorer import ScoreResult
 from lmm_apa.interfaces.cli.app import app
@@ -189,6 +189,32 @@ def test_csv_one_row_per_word_to_a_file_and_to_stdout(transcriber, bear_path, tm
 def test_bad_options_are_refused(transcriber, bear_path, args, message):
     done = invoke(bear_path, *args)
     assert done.exit_code != 0 and message in str(done.exception)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'["bear.flac", "WE CALL IT BEAR"]\n', "m.jsonl:1: not a JSON object"),
+        (b"{not json\n", "m.jsonl:1: not JSON"),
+        (b'{"text": "WE CALL IT BEAR"}\n', "row 1 has no 'audio' field"),
+        (b'{"audio": "\xff\xfe"}\n', "is not UTF-8 text"),
+    ],
+)
+def test_a_bad_manifest_is_a_message_not_a_traceback(transcriber, tmp_path, content, message):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_bytes(content)
+    done = invoke("--manifest", str(manifest))
+    assert done.exit_code != 0 and message in str(done.exception)
+    assert isinstance(done.exception, LmmApaError)
+
+
+def test_out_is_a_file_and_its_folder_is_made(transcriber, bear_path, tmp_path):
+    done = invoke(bear_path, "--text", BEAR_TEXT, "--out", str(tmp_path))
+    assert isinstance(done.exception, LmmApaError) and "is a folder" in str(done.exception)
+    out = tmp_path / "new" / "scores.jsonl"
+    done = invoke(bear_path, "--text", BEAR_TEXT, "--out", str(out))
+    assert done.exit_code == 0, done.output
+    assert json.loads(out.read_text())["accuracy"] == 7.3
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from lmm_apa.errors import LmmApaError
 
 # Importing a command module registers its commands on `app`.
 from lmm_apa.interfaces.cli import (
+    align_cmd,  # noqa: E402,F401
     data_cmd,  # noqa: E402,F401
     evaluate_cmd,  # noqa: E402,F401
     model_cmd,  # noqa: E402,F401

@@ -138,26 +138,38 @@ def read_manifest(path: Path) -> list[tuple[str, str, str | None]]:
     """
     if not path.is_file():
         raise DataError(f"manifest {path} does not exist")
-    rows: list[dict[str, Any]] = []
-    if path.suffix.lower() in (".jsonl", ".json"):
-        for n, line in enumerate(path.read_text().splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise DataError(f"{path}:{n}: not JSON ({e.msg})") from e
-    else:
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
+    try:
+        rows = _manifest_rows(path)
+    except UnicodeDecodeError as e:
+        raise DataError(f"manifest {path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
     items = []
     for n, row in enumerate(rows, 1):
         if not row.get("audio"):
             raise DataError(f"{path}: row {n} has no 'audio' field")
-        audio = Path(row["audio"])
+        audio = Path(str(row["audio"]))
         audio = audio if audio.is_absolute() else path.parent / audio
         text = str(row["text"]) if row.get("text") and str(row["text"]).strip() else None
         items.append((str(row.get("utt_id") or audio.stem), str(audio), text))
     return items
+
+
+def _manifest_rows(path: Path) -> list[dict[str, Any]]:
+    """The manifest's rows as dicts: JSON Lines (.jsonl, .json) or CSV with a header."""
+    if path.suffix.lower() not in (".jsonl", ".json"):
+        with path.open(newline="") as f:
+            return list(csv.DictReader(f))
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}:{n}: not JSON ({e.msg})") from e
+        if not isinstance(row, dict):
+            raise DataError(f'{path}:{n}: not a JSON object (expected {{"audio": ..., "text": ...}})')
+        rows.append(row)
+    return rows
 
 
 class CsvSink:
@@ -235,13 +247,7 @@ def score(
     whisper_dir: WhisperDir = None,
 ) -> None:
     """Score recordings: sentence, word and phone scores of how well each was read."""
-    fmt = output_format or (
-        OutputFormat.csv if out is not None and out.suffix.lower() == ".csv" else OutputFormat.jsonl
-    )
-    if fmt is OutputFormat.csv and out is None and as_json:
-        raise DataError("--format csv without --out writes CSV to stdout: leave out --json, or give --out")
-    if text is not None and not text.strip():
-        raise DataError("--text is empty: give the sentence the speaker read, or leave it out to transcribe")
+    fmt = _check_options(text, out, output_format, as_json)
     items = _items(audio, text, manifest)
     asked = {"ipa": phones is PhoneSymbols.ipa, "scale": int(scale.value)}
     loading = {"mode": mode.value, "listen": listen, "precision": precision.value}
@@ -264,6 +270,22 @@ def score(
     if failures:
         make_console(stderr=True).print(f"[red]{failures} of {len(items)} failed[/]")
         sys.exit(1)
+
+
+def _check_options(
+    text: str | None, out: Path | None, output_format: OutputFormat | None, as_json: bool
+) -> OutputFormat:
+    """The output format (from --out's suffix unless given); refuses what cannot go together."""
+    fmt = output_format or (
+        OutputFormat.csv if out is not None and out.suffix.lower() == ".csv" else OutputFormat.jsonl
+    )
+    if fmt is OutputFormat.csv and out is None and as_json:
+        raise DataError("--format csv without --out writes CSV to stdout: leave out --json, or give --out")
+    if text is not None and not text.strip():
+        raise DataError("--text is empty: give the sentence the speaker read, or leave it out to transcribe")
+    if out is not None and out.is_dir():
+        raise DataError(f"--out {out} is a folder: give the file to write, e.g. {out / 'scores.jsonl'}")
+    return fmt
 
 
 def _items(audio: list[Path] | None, text: str | None, manifest: Path | None) -> list[Item]:
@@ -313,6 +335,8 @@ def _write(
     """Each result to --out (JSONL or CSV), as JSON to stdout (--json), or as a report; -> failures."""
     from rich.progress import track
 
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)  # as `evaluate --predictions-out` does
     sink = out.open("w", newline="") if out else None
     # CSV rows go to --out, or to stdout (instead of the report) without it.
     rows = CsvSink(sink or sys.stdout, ipa=ipa) if fmt is OutputFormat.csv else None

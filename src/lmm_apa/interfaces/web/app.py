@@ -24,7 +24,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -120,6 +120,7 @@ class _Service:
     transcribe: Transcribe | None  # None: Whisper-base (`lmm_apa.infer.request`)
     whisper: dict[str, Any] | None
     scorer: Scorer | None = None
+    score_batch: Callable[[Sequence[Item]], list[Assessed | LmmApaError]] = field(init=False)
 
     def __post_init__(self) -> None:
         # One function object for every request: the gate batches the items of the same one (`is`).
