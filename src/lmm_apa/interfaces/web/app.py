@@ -7,9 +7,10 @@ the transcript. `phones=ipa` adds IPA, `scale=100` puts every score on 0-100 (`l
 (`interfaces.csv_rows`); errors stay JSON. Every response's `meta.whisper` says whose Whisper-base
 weights heard it (`create_app(whisper=...)`, `lmm_apa.models.provenance`).
 
-The scorer is injected (`create_app(scorer_factory=...)`) and built once, at startup, so tests run
-this very app with a small model and `lmm-apa serve` runs it with the real one. Every error answers
-with one JSON shape, `{"error": {"code", "message"}}` (`schemas.ErrorResponse`):
+Requests are scored by `lmm_apa.infer.request`, the driver `lmm-apa score` runs too, so that both
+give the same results. The scorer is injected (`create_app(scorer_factory=...)`) and built once, at
+startup, so tests run this very app with a small model and `lmm-apa serve` runs it with the real one.
+Every error answers with one JSON shape, `{"error": {"code", "message"}}` (`schemas.ErrorResponse`):
 
 - 413 `too_large`: body over `max_upload_bytes` (refused from Content-Length before reading it);
 - 422 `bad_request` (missing field, empty or too-long text), `audio_error` (not audio, corrupt,
