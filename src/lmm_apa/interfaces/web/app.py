@@ -10,7 +10,7 @@ weights heard it (`create_app(whisper=...)`, `lmm_apa.models.provenance`).
 Requests are scored by `lmm_apa.infer.request`, the driver `lmm-apa score` runs too, so that both
 give the same results. The scorer is injected (`create_app(scorer_factory=...)`) and built once, at
 startup, so tests run this very app with a small model and `lmm-apa serve` runs it with the real one.
-Every error answers with one JSON shape, `{"error": {"code", "message"}}` (`schemas.ErrorResponse`):
+Every error answers with one JSON shape, `{"error": {"code", "message"}}` (`web.errors`):
 
 - 413 `too_large`: body over `max_upload_bytes` (refused from Content-Length before reading it);
 - 422 `bad_request` (missing field, empty or too-long text), `audio_error` (not audio, corrupt,
@@ -31,20 +31,18 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import anyio
 import numpy as np
-from fastapi import FastAPI, File, Form, Header, Query, Request, UploadFile
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi import FastAPI, File, Form, Header, Query, UploadFile
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lmm_apa.data.audio import SAMPLE_RATE, load_audio
 from lmm_apa.data.records import Utterance
-from lmm_apa.errors import AudioError, LexiconError, LmmApaError, ModelError
+from lmm_apa.errors import LmmApaError
 from lmm_apa.infer.request import Assessed, Item, Transcribe, as_asked, assess_many, assess_one
+from lmm_apa.interfaces.web.errors import ERROR_RESPONSES, ApiError, BodyLimit, add_error_handlers
 from lmm_apa.interfaces.web.feedback import hints
 from lmm_apa.interfaces.web.gate import QueueFull, ScoringGate
-from lmm_apa.interfaces.web.schemas import ErrorResponse, Health, Scale, ScoreMeta, ScoreResponse
+from lmm_apa.interfaces.web.schemas import Health, Scale, ScoreMeta, ScoreResponse
 
 log = logging.getLogger("lmm_apa.web")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -86,29 +84,6 @@ class Limits:
     # request that finds the model idle waits batch_window s for others (10 ms: unnoticeable).
     max_batch: int = 8
     batch_window: float = 0.01
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers
-
-
-def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    body = ErrorResponse.model_validate({"error": {"code": code, "message": message}})
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
-
-
-_ERRORS = {
-    code: {"model": ErrorResponse, "description": what}
-    for code, what in {
-        413: "Upload too large (`too_large`).",
-        422: "Bad input: `bad_request`, `audio_error` or `unknown_word`; the message says which.",
-        503: "Busy (`busy`, with Retry-After) or no model loaded (`not_ready`).",
-    }.items()
-}
 
 
 @dataclass
@@ -176,7 +151,7 @@ def create_app(
     )
     app.state.gate = gate  # its queue and batch sizes, for /health, tests and load checks
     app.add_middleware(BodyLimit, max_bytes=limits.max_upload_bytes)
-    _add_error_handlers(app)
+    add_error_handlers(app)
     _add_score_route(app, service)
     _add_pages(app, service)
     return app
@@ -187,7 +162,7 @@ def _add_score_route(app: FastAPI, service: _Service) -> None:
         "/score",
         response_model=ScoreResponse,
         response_model_exclude_none=True,
-        responses={200: _CSV_RESPONSE, **_ERRORS},
+        responses={200: _CSV_RESPONSE, **ERROR_RESPONSES},
         summary="Score a recording of a read sentence",
     )
     async def score(
@@ -353,84 +328,3 @@ def _decode(data: bytes, filename: str | None, max_seconds: float) -> np.ndarray
     upload = io.BytesIO(data)
     upload.name = filename or "the upload"  # so that load_audio's messages name the user's file
     return load_audio(upload, max_seconds=max_seconds)
-
-
-class BodyTooLarge(StarletteHTTPException):
-    """Raised from `receive` once a body without (or with a lying) Content-Length passes the limit.
-
-    An HTTPException, so that FastAPI's form parsing re-raises it as it is (other errors there
-    become a generic 400) and the handler below answers 413 in the API's error shape.
-    """
-
-
-class BodyLimit:
-    """Refuse request bodies over `max_bytes`: from Content-Length before reading, else while reading."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        mb = self.max_bytes / 2**20
-        message = f"the upload is over the {mb:g} MB limit: send one sentence of at most 30 s"
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await error_response(413, "too_large", message)(scope, receive, send)
-            return
-        seen = 0
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            msg = await receive()
-            seen += len(msg.get("body", b""))
-            if seen > self.max_bytes:
-                raise BodyTooLarge(413, message)
-            return msg
-
-        await self.app(scope, limited_receive, send)
-
-
-_STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-
-
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, e: ApiError) -> JSONResponse:
-        return error_response(e.status, e.code, e.message, e.headers)
-
-    @app.exception_handler(LmmApaError)
-    async def _user_error(_: Request, e: LmmApaError) -> JSONResponse:
-        if isinstance(e, ModelError):
-            log.error("model error: %s", e)
-            return error_response(500, "model_error", str(e))
-        code = {AudioError: "audio_error", LexiconError: "unknown_word"}.get(type(e), "bad_request")
-        return error_response(422, code, str(e))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, e: RequestValidationError) -> JSONResponse:
-        return error_response(422, "bad_request", "; ".join(_describe(err) for err in e.errors()))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
-        code = _STATUS_CODES.get(e.status_code, "http_error")
-        return error_response(e.status_code, code, str(e.detail), getattr(e, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def _bug(_: Request, e: Exception) -> JSONResponse:
-        log.exception("unexpected error while handling a request")
-        return error_response(500, "internal", f"internal error ({type(e).__name__}); see the server log")
-
-
-_FIELD_HELP = {
-    "audio": "no audio file: send the recording as the multipart form field 'audio'",
-    "text": "no text: send the sentence that was read as the form field 'text'",
-}
-
-
-def _describe(err: dict[str, Any]) -> str:
-    field = str(err.get("loc", ("", ""))[-1])
-    if err.get("type") == "missing" and field in _FIELD_HELP:
-        return _FIELD_HELP[field]
-    return f"{field}: {err.get('msg', 'invalid')}"
