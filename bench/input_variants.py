@@ -105,10 +105,10 @@ def lmm_scores(scorer, items: list[tuple], heard_of: HeardCache, batch: int = 8)
         chunk = items[i : i + batch]
         feats, evidence = [], []
         for key, ref, wave in chunk:
-            f, e = scorer._lmm_inputs(ref, wave, heard_of(key, wave, ref))
+            f, e = scorer.lmm_inputs(ref, wave, heard_of(key, wave, ref))
             feats.append(f)
             evidence.append(e)
-        out += [r.utterance for r in scorer._readouts(feats, [ref for _, ref, _ in chunk], evidence)]
+        out += [r.utterance for r in scorer.readouts(feats, [ref for _, ref, _ in chunk], evidence)]
     return out
 
 

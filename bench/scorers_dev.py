@@ -86,7 +86,7 @@ def main() -> None:
     for u in dev:
         ref, wave = u.unlabelled(), load_audio(u.audio_path)
         heard = listener.hear(wave, ref)
-        raw = scorer._lmm_scores(ref, wave, heard).utterance
+        raw = scorer.lmm_scores(ref, wave, heard).utterance
         preds["lmm"][u.utt_id] = raw
         preds["lmm + heard"][u.utt_id] = with_alignment(raw, heard.alignment, heard.evidence)
         preds["evidence"][u.utt_id] = with_alignment(heard.evidence, heard.alignment, heard.evidence)
@@ -120,7 +120,7 @@ def main() -> None:
             ("cut_half", u.unlabelled(), wave[: len(wave) // 2]),
         ):
             heard = listener.hear(audio, ref)
-            raw = scorer._lmm_scores(ref, audio, heard).utterance
+            raw = scorer.lmm_scores(ref, audio, heard).utterance
             variants = {"lmm": raw, "lmm + heard": with_alignment(raw, heard.alignment, heard.evidence)}
             variants["evidence"] = with_alignment(heard.evidence, heard.alignment, heard.evidence)
             for w in weights:

@@ -62,7 +62,6 @@ def run_scoring(args: argparse.Namespace) -> dict:
     import numpy as np
     import torch
 
-    import lmm_apa.infer.onepass as onepass
     from lmm_apa.data.audio import load_audio
     from lmm_apa.data.splits import load_split
     from lmm_apa.eval.report import evaluate_predictions, spread_sample
@@ -79,29 +78,17 @@ def run_scoring(args: argparse.Namespace) -> dict:
         lm = scorer.lmm._hf.model.language_model
         quantize_dynamic(lm, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
     load_s = time.perf_counter() - t0
-    if c.get("all_slots"):  # read every slot, as the scorer did before it read only those it uses
-        share, read_all = scorer.lmm_share, type(scorer)._readouts
-
-        def readouts(self, *a):
-            self.lmm_share = None
-            try:
-                return read_all(self, *a)
-            finally:
-                self.lmm_share = share
-
-        type(scorer)._readouts = readouts
+    # read every slot, as the scorer did before it read only those it uses
+    scorer.read_all_slots = bool(c.get("all_slots"))
 
     # The LMM's own per-slot expected scores, as the batched one-pass read them.
     raw: dict[str, dict[str, float]] = {}
-    batch_fn = onepass.onepass_scores_batch
 
-    def spy(lmm, feats, references, task, **kw):
-        out = batch_fn(lmm, feats, references, task, **kw)
-        for ref, r in zip(references, out, strict=True):
+    def keep_raw(references, readouts):
+        for ref, r in zip(references, readouts, strict=True):
             raw[ref.utt_id] = {f"{s.granularity}.{s.aspect}.{s.word}.{s.phone}": v for s, v in r.mean.items()}
-        return out
 
-    onepass.onepass_scores_batch = spy
+    scorer.on_readouts = keep_raw
 
     durations = {u.utt_id: len(load_audio(u.audio_path)) / 16000 for u in labels}
     near4 = min(labels, key=lambda u: abs(durations[u.utt_id] - 4.0))

@@ -17,9 +17,8 @@ These names are the public API; every submodule is internal and may change.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
-
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("lmm-apa")  # the one source: pyproject.toml's version, as installed

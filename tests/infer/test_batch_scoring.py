@@ -103,17 +103,9 @@ def test_only_the_slots_the_blend_uses_are_read_and_the_scores_stay_the_same(sco
     from lmm_apa.infer.scorer import Scorer
 
     share = {"sentence": 0.25, "word": 0.0, "phone": 0.0}
-
-    class ReadsAll(Scorer):
-        def _readouts(self, feats, references, evidence):
-            kept, self.lmm_share = self.lmm_share, None
-            try:
-                return super()._readouts(feats, references, evidence)
-            finally:
-                self.lmm_share = kept
-
     args = dict(task="multi", mode="onepass", listener=scorer.listener, lmm_share=share)
-    cut, full = Scorer(scorer.lmm, **args), ReadsAll(scorer.lmm, **args)
+    cut, full = Scorer(scorer.lmm, **args), Scorer(scorer.lmm, **args)
+    full.read_all_slots = True
     read: list[int] = []
     lm = scorer.lmm._hf.model.language_model
     hook = lm.register_forward_pre_hook(

@@ -69,11 +69,11 @@ def test_the_shipped_lmm_itself_hears_what_was_said(bear):
     assert lmm_alone.lmm.evidence_kind == "gop" and lmm_alone.lmm_share is None
     audio, text = bear
     wave = load_audio(audio)
-    own = lmm_alone._lmm_scores(
+    own = lmm_alone.lmm_scores(
         reference_utterance(text), wave, lmm_alone.listener.hear(wave, reference_utterance(text))
     )
     other_ref = reference_utterance("The quick brown fox jumps over the lazy dog")
-    other = lmm_alone._lmm_scores(other_ref, wave, lmm_alone.listener.hear(wave, other_ref)).utterance
+    other = lmm_alone.lmm_scores(other_ref, wave, lmm_alone.listener.hear(wave, other_ref)).utterance
     assert own.utterance.accuracy > 6 and other.accuracy < 3
     assert sum(w.accuracy for w in other.words) / len(other.words) < 3
 

@@ -26,9 +26,9 @@ N = 6
 SHIM = """
 import json, sys
 import lmm_apa.infer.batch as batch
-import lmm_apa.interfaces.cli.score_cmd as score_cmd
+import lmm_apa.infer.request as request
 from lmm_apa.interfaces.cli import main
-batch.CHUNK = score_cmd.CHUNK = 2
+batch.CHUNK = request.CHUNK = 2
 for args in json.loads(sys.argv[1]):
     sys.argv = ["lmm-apa", *args]
     try:
@@ -94,10 +94,10 @@ def test_two_processes_share_the_recordings_and_write_what_one_writes(
 
     # the single-process reference, in this process, with the same chunks
     import lmm_apa.infer.batch as batch
-    import lmm_apa.interfaces.cli.score_cmd as score_cmd
+    import lmm_apa.infer.request as request
 
     monkeypatch.setattr(batch, "CHUNK", 2)
-    monkeypatch.setattr(score_cmd, "CHUNK", 2)
+    monkeypatch.setattr(request, "CHUNK", 2)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the launched processes (OMP_NUM_THREADS=1): the same kernels
     try:

@@ -1,6 +1,7 @@
 """`lmm-apa evaluate` end to end on real corpus utterances, with predictions made from the labels."""
 
 import json
+import re
 import sys
 
 import numpy as np
@@ -95,7 +96,9 @@ def test_dev_split_is_the_speaker_disjoint_dev_part(corpus_dir, tmp_path):
     [
         (["--split", "dev", "--limit", "1", "--model", "no-such-model"], "is neither 'default'"),
         (["--predictions", "nope.jsonl"], "predictions file not found"),
-        (["--predictions", "x.jsonl", "--split", "valid"], "unknown --split 'valid'"),
+        (["--predictions", "x.jsonl", "--split", "valid"], "'valid' is not one of 'test', 'train', 'dev'"),
+        (["--split", "dev", "--mode", "fast"], "'fast' is not one of 'onepass', 'twopass', 'generate'"),
+        (["--split", "dev", "--dev-fraction", "1"], "1 is not strictly between 0 and 1"),
     ],
 )
 def test_user_errors_exit_2_with_a_message(corpus_dir, monkeypatch, capsys, extra, message):
@@ -104,7 +107,8 @@ def test_user_errors_exit_2_with_a_message(corpus_dir, monkeypatch, capsys, extr
         main()
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    said = " ".join(re.sub("[│╭╮╰╯─]", " ", err).split())  # out of rich's box, unwrapped
+    assert message in said and "Traceback" not in err
 
 
 def test_other_systems_unclipped_predictions_are_evaluated_as_they_are(corpus_dir, train_sample, tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -14,7 +15,7 @@ import lmm_apa.infer.scorer as scorer_module
 import lmm_apa.infer.transcribe as transcribe_module
 from lmm_apa.data.audio import load_audio
 from lmm_apa.data.records import Phone, Word
-from lmm_apa.errors import AudioError
+from lmm_apa.errors import AudioError, LmmApaError
 from lmm_apa.infer.reference import reference_utterance
 from lmm_apa.infer.scorer import ScoreResult
 from lmm_apa.interfaces.cli.app import app
@@ -181,9 +182,6 @@ def test_csv_one_row_per_word_to_a_file_and_to_stdout(transcriber, bear_path, tm
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--scale", "50"], "--scale 50: choose 10"),
-        (["--phones", "xsampa"], "--phones 'xsampa'"),
-        (["--format", "xlsx"], "--format 'xlsx'"),
         (["--text", "  "], "--text is empty"),
         (["--format", "csv", "--json"], "CSV to stdout"),
     ],
@@ -191,6 +189,50 @@ def test_csv_one_row_per_word_to_a_file_and_to_stdout(transcriber, bear_path, tm
 def test_bad_options_are_refused(transcriber, bear_path, args, message):
     done = invoke(bear_path, *args)
     assert done.exit_code != 0 and message in str(done.exception)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'["bear.flac", "WE CALL IT BEAR"]\n', "m.jsonl:1: not a JSON object"),
+        (b"{not json\n", "m.jsonl:1: not JSON"),
+        (b'{"text": "WE CALL IT BEAR"}\n', "row 1 has no 'audio' field"),
+        (b'{"audio": "\xff\xfe"}\n', "is not UTF-8 text"),
+    ],
+)
+def test_a_bad_manifest_is_a_message_not_a_traceback(transcriber, tmp_path, content, message):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_bytes(content)
+    done = invoke("--manifest", str(manifest))
+    assert done.exit_code != 0 and message in str(done.exception)
+    assert isinstance(done.exception, LmmApaError)
+
+
+def test_out_is_a_file_and_its_folder_is_made(transcriber, bear_path, tmp_path):
+    done = invoke(bear_path, "--text", BEAR_TEXT, "--out", str(tmp_path))
+    assert isinstance(done.exception, LmmApaError) and "is a folder" in str(done.exception)
+    out = tmp_path / "new" / "scores.jsonl"
+    done = invoke(bear_path, "--text", BEAR_TEXT, "--out", str(out))
+    assert done.exit_code == 0, done.output
+    assert json.loads(out.read_text())["accuracy"] == 7.3
+
+
+@pytest.mark.parametrize(
+    ("args", "choices"),
+    [
+        (["--scale", "50"], "'10', '100'"),
+        (["--phones", "xsampa"], "'arpabet', 'ipa'"),
+        (["--format", "xlsx"], "'jsonl', 'csv'"),
+        (["--mode", "fast"], "'onepass', 'twopass', 'generate'"),
+        (["--precision", "fp16"], "'auto', 'fp32', 'bf16'"),
+    ],
+)
+def test_a_choice_not_offered_is_refused_before_the_model_loads(monkeypatch, bear_path, args, choices):
+    """typer refuses it (exit 2, naming the choices): the model is never loaded."""
+    monkeypatch.setattr(scorer_module, "load_scorer", lambda *a, **k: pytest.fail("the model was loaded"))
+    done = invoke(bear_path, "--text", BEAR_TEXT, *args)
+    said = " ".join(re.sub("[│╭╮╰╯─]", " ", done.output).split())  # out of rich's box, unwrapped
+    assert done.exit_code == 2 and args[0] in said and choices in said
 
 
 def test_tables_are_whole_in_a_pipe(transcriber, bear_path):

@@ -2,12 +2,15 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
 
 from lmm_apa.data.audio import load_audio
 from lmm_apa.data.records import Utterance
 from lmm_apa.distributed import Workers
 from lmm_apa.errors import LmmApaError
-from lmm_apa.infer.scorer import Scorer
+from lmm_apa.infer.scorer import Scorer, assess_prepared
 
 
 @dataclass
@@ -39,7 +42,7 @@ def predict_utterances(
     with Progress(disable=not (progress and workers.is_main)) as bar:
         task = bar.add_task(f"scoring ({scorer.mode})", total=sum(len(c) for _, c in mine))
         for start, chunk in mine:
-            done.append((start, _score_chunk(scorer, chunk)))
+            done.append((start, _predict_chunk(scorer, chunk)))
             bar.advance(task, len(chunk))
     out = BatchPredictions(scored_here=sum(len(c) for _, c in mine))
     for outcomes in workers.gather(done):
@@ -54,20 +57,18 @@ def predict_utterances(
     return out
 
 
-def _score_chunk(scorer: Scorer, chunk: list[Utterance]) -> list[tuple[str, Utterance | str, bool]]:
+def _predict_chunk(scorer: Scorer, chunk: list[Utterance]) -> list[tuple[str, Utterance | str, bool]]:
     """(utt_id, predicted utterance or why not, whether its answer did not parse) for each utterance."""
-    refs, waves, ids, outcomes = [], [], [], []
-    for utt in chunk:
-        try:
-            waves.append(load_audio(utt.audio_path))
-        except LmmApaError as e:
-            outcomes.append((utt.utt_id, str(e), False))
-            continue
-        refs.append(utt.unlabelled())
-        ids.append(utt.utt_id)
-    for utt_id, result in zip(ids, scorer.assess_batch(refs, waves), strict=True):
-        if isinstance(result, LmmApaError):
-            outcomes.append((utt_id, str(result), False))
-        else:
-            outcomes.append((utt_id, result.utterance, bool(result.problems)))
-    return outcomes
+    results = assess_prepared(scorer, [partial(_unlabelled, utt) for utt in chunk])
+    return [
+        (utt.utt_id, str(r), False)
+        if isinstance(r, LmmApaError)
+        else (utt.utt_id, r.utterance, bool(r.problems))
+        for utt, r in zip(chunk, results, strict=True)
+    ]
+
+
+def _unlabelled(utt: Utterance) -> tuple[Utterance, np.ndarray]:
+    """What the scorer may see of a corpus utterance (its own words and phones), and its audio."""
+    wave = load_audio(utt.audio_path)
+    return utt.unlabelled(), wave

@@ -57,31 +57,14 @@ def onepass_scores(
     passes: int = 1,
     evidence=None,
 ) -> SlotReadout:
-    """``evidence``: the aligner's per-slot evidence (n_slots, W) in slot order (`slot_evidence`), for
+    """The slot readout of one utterance: `onepass_scores_batch` of one row (no padding).
+
+    ``evidence``: the aligner's per-slot evidence (n_slots, W) in slot order (`slot_evidence`), for
     a model with an evidence projector; it is added at the positions whose logits read the slots."""
-    prompt = lmm.prompt_ids(build_prompt(reference, task), len(feats))
-    layout = token_layout(reference, task, lmm.tokenizer, filler=filler)
-    answer = torch.tensor(layout.ids)
-    slot_at = torch.tensor(layout.slot_positions, dtype=torch.long)
-    # The token at position p is predicted by the logits at p - 1.
-    at = (len(prompt) + slot_at - 1).unsqueeze(0)
-    symbols = torch.tensor(slot_token_ids(lmm.tokenizer))
-    extra = None
-    if evidence is not None:
-        vectors = torch.as_tensor(evidence, dtype=torch.float32).unsqueeze(0)
-        extra = (at, vectors, torch.ones(at.shape, dtype=torch.bool))
-    for _ in range(passes):
-        ids = torch.cat([torch.tensor(prompt), answer]).unsqueeze(0)
-        logits = lmm.logits_at(ids, torch.ones_like(ids), [feats], at, extra)[0]
-        probs = logits[:, symbols].float().softmax(-1).cpu()
-        answer[slot_at] = symbols[probs.argmax(-1)]
-    mean_units, std_units = slot_moments(probs)
-    mean, std = {}, {}
-    for i, slot in enumerate(layout.slots):
-        scale = UNITS_PER_POINT[slot.granularity]
-        mean[slot] = float(mean_units[i]) / scale
-        std[slot] = float(std_units[i]) / scale
-    return SlotReadout(with_scores(reference, mean), layout.slots, probs, mean, std)
+    batch = onepass_scores_batch(
+        lmm, [feats], [reference], task, filler, passes, None if evidence is None else [evidence]
+    )
+    return batch[0]
 
 
 def slot_moments(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,15 +135,15 @@ def onepass_scores_batch(
     for i in order:
         longest = len(rows[i][0]) + len(rows[i][1].ids)  # sorted: the longest row so far
         if chunk and (len(chunk) == batch_size or (len(chunk) + 1) * longest > max_tokens):
-            _score_chunk(lmm, chunk, rows, feats, references, evidence, passes, out)
+            _forward_rows(lmm, chunk, rows, feats, references, evidence, passes, out)
             chunk = []
         chunk.append(i)
     if chunk:
-        _score_chunk(lmm, chunk, rows, feats, references, evidence, passes, out)
+        _forward_rows(lmm, chunk, rows, feats, references, evidence, passes, out)
     return out  # type: ignore[return-value]
 
 
-def _score_chunk(lmm, chunk, rows, feats, references, evidence, passes, out) -> None:
+def _forward_rows(lmm, chunk, rows, feats, references, evidence, passes, out) -> None:
     """One padded forward pass (per pass) over the rows in ``chunk``; fills ``out`` at their indices."""
     symbols = torch.tensor(slot_token_ids(lmm.tokenizer))
     prompts = [rows[i][0] for i in chunk]

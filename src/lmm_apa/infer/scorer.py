@@ -12,8 +12,9 @@ heard phones, insertions).
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +84,15 @@ class Scorer:
     LMM's scores as they are, without times or omissions). ``lmm_share`` blends the LMM's scores with
     the evidence readout's (`lmm_apa.infer.heard.blend_scores`); None keeps the LMM's own.
     ``batch_size``: recordings per one-pass forward in `assess_batch`.
+
+    For benchmarks: `lmm_scores` gives the LMM's own scores (before the blend and what the aligner
+    heard); ``read_all_slots`` makes `readouts` read every slot, also those the blend leaves to the
+    readout; ``on_readouts(references, readouts)``, when set, sees every batch of slot readouts.
     """
 
     batch_size: int = DEFAULT_BATCH_SIZE
+    read_all_slots: bool = False
+    on_readouts: Callable[[list[Utterance], list[Any]], None] | None = None
 
     def __init__(
         self,
@@ -113,7 +120,7 @@ class Scorer:
         if self.lmm is None:
             result = ScoreResult(heard.evidence)
         else:
-            result = self._lmm_scores(reference, wave, heard)
+            result = self.lmm_scores(reference, wave, heard)
         return self._finish(result, heard)
 
     def assess_batch(
@@ -136,7 +143,7 @@ class Scorer:
             try:
                 heard[i] = self.listener.hear(wave, ref) if self.listener is not None else None
                 if batched:
-                    inputs[i] = self._lmm_inputs(ref, wave, heard[i])
+                    inputs[i] = self.lmm_inputs(ref, wave, heard[i])
             except LmmApaError as e:
                 out[i] = e
         todo = [i for i in range(n) if out[i] is None]
@@ -149,7 +156,7 @@ class Scorer:
                     if self.lmm is None:
                         results[i] = ScoreResult(heard[i].evidence)
                     else:
-                        results[i] = self._lmm_scores(references[i], waves[i], heard[i])
+                        results[i] = self.lmm_scores(references[i], waves[i], heard[i])
                 out[i] = self._finish(results[i], heard[i])
             except LmmApaError as e:
                 out[i] = e
@@ -159,23 +166,24 @@ class Scorer:
         """One-pass readouts of the items ``todo``, batched; {} when the batch fails (then each
         item is retried alone, so that only the item at fault reports the error)."""
         try:
-            readouts = self._readouts(
+            readouts = self.readouts(
                 [inputs[i][0] for i in todo], [references[i] for i in todo], [inputs[i][1] for i in todo]
             )
         except LmmApaError:
             return {}
         return {i: ScoreResult(r.utterance, std=r.std) for i, r in zip(todo, readouts, strict=True)}
 
-    def _readouts(self, feats: list, references: list[Utterance], evidence: list) -> list:
-        """One-pass (or two-pass) slot readouts, ``batch_size`` recordings a forward pass, of the
-        slots whose scores are used: a granularity the blend gives the LMM no share of is not read
-        (and the forward pass stops at the last slot that is)."""
+    def readouts(self, feats: list, references: list[Utterance], evidence: list) -> list:
+        """One-pass (or two-pass) slot readouts (`onepass.SlotReadout`), ``batch_size`` recordings a
+        forward pass, of the slots whose scores are used: a granularity the blend gives the LMM no
+        share of is not read (and the forward pass stops at the last slot that is), unless
+        ``read_all_slots``. ``feats`` and ``evidence`` per recording as `lmm_inputs` gives them."""
         from lmm_apa.infer.onepass import onepass_scores_batch
 
         read = None
-        if self.lmm_share is not None:
+        if self.lmm_share is not None and not self.read_all_slots:
             read = {g for g in ("sentence", "word", "phone") if self.lmm_share.get(g, 1.0) > 0}
-        return onepass_scores_batch(
+        out = onepass_scores_batch(
             self.lmm,
             feats,
             references,
@@ -185,6 +193,9 @@ class Scorer:
             batch_size=self.batch_size,
             granularities=read,
         )
+        if self.on_readouts is not None:
+            self.on_readouts(list(references), out)
+        return out
 
     def _finish(self, result: ScoreResult, heard: Any) -> ScoreResult:
         """What the aligner heard, put into the model's scores (blend, omissions, times)."""
@@ -199,17 +210,20 @@ class Scorer:
             result.utterance = with_alignment(result.utterance, heard.alignment, heard.evidence)
         return result
 
-    def _lmm_scores(self, reference: Utterance, wave: np.ndarray, heard: Any = None) -> ScoreResult:
-        feats, evidence = self._lmm_inputs(reference, wave, heard)
+    def lmm_scores(self, reference: Utterance, wave: np.ndarray, heard: Any = None) -> ScoreResult:
+        """The LMM's own scores of ``reference`` in ``wave``: not blended, nothing of what the
+        aligner heard merged in. ``heard``: `Listener.hear`'s result, for a model that reads the
+        aligner's evidence (and to reuse its encoder frames)."""
+        feats, evidence = self.lmm_inputs(reference, wave, heard)
         if self.mode in ("onepass", "twopass"):
-            readout = self._readouts([feats], [reference], [evidence])[0]
+            readout = self.readouts([feats], [reference], [evidence])[0]
             return ScoreResult(readout.utterance, std=readout.std)
         from lmm_apa.infer.generate import generated_scores
 
         parsed = generated_scores(self.lmm, feats, reference, self.task)
         return ScoreResult(parsed.utterance, problems=list(parsed.problems))
 
-    def _lmm_inputs(self, reference: Utterance, wave: np.ndarray, heard: Any = None) -> tuple[Any, Any]:
+    def lmm_inputs(self, reference: Utterance, wave: np.ndarray, heard: Any = None) -> tuple[Any, Any]:
         """(audio features, per-slot evidence or None): what the LMM reads for one recording."""
         feats = self.lmm.encode_audio(wave, frames=heard.frames if heard is not None else None)
         evidence = None
@@ -239,28 +253,42 @@ class Scorer:
     def assess_texts(self, items: Sequence[tuple[Any, str, str]]) -> list[ScoreResult | LmmApaError]:
         """`assess_text` for many (audio, text, utt_id) items at once (see `assess_batch`); an item
         whose audio or text cannot be read gets its error in its place."""
-        from lmm_apa.infer.reference import reference_utterance
-
-        out: list[Any] = [None] * len(items)
-        ready: list[int] = []
-        refs, waves = [], []
-        for i, (audio, text, utt_id) in enumerate(items):
-            try:
-                ref = reference_utterance(text, utt_id)
-                wave = audio if isinstance(audio, np.ndarray) else load_audio(audio)
-            except LmmApaError as e:
-                out[i] = e
-                continue
-            refs.append(ref)
-            waves.append(wave)
-            ready.append(i)
-        for i, result in zip(ready, self.assess_batch(refs, waves), strict=True):
-            out[i] = result
-        return out
+        return assess_prepared(
+            self, [partial(_text_item, audio, text, utt_id) for audio, text, utt_id in items]
+        )
 
     def score(self, wave: Any, text: str, utt_id: str = "input") -> Utterance:
         """The scored Utterance of a recording of ``text`` (see ``assess_text`` for the extras)."""
         return self.assess_text(wave, text, utt_id).utterance
+
+
+def assess_prepared(
+    scorer: Any, items: Sequence[Callable[[], tuple[Utterance, np.ndarray]]]
+) -> list[ScoreResult | LmmApaError]:
+    """`scorer.assess_batch` for items made on demand: each gives (reference, 16 kHz wave) or raises
+    an `LmmApaError`, which then takes its place in the output."""
+    out: list[Any] = [None] * len(items)
+    ready: list[int] = []
+    refs, waves = [], []
+    for i, make in enumerate(items):
+        try:
+            ref, wave = make()
+        except LmmApaError as e:
+            out[i] = e
+            continue
+        refs.append(ref)
+        waves.append(wave)
+        ready.append(i)
+    for i, result in zip(ready, scorer.assess_batch(refs, waves), strict=True):
+        out[i] = result
+    return out
+
+
+def _text_item(audio: Any, text: str, utt_id: str) -> tuple[Utterance, np.ndarray]:
+    from lmm_apa.infer.reference import reference_utterance
+
+    reference = reference_utterance(text, utt_id)
+    return reference, audio if isinstance(audio, np.ndarray) else load_audio(audio)
 
 
 def _scaled_std(std: dict[Slot, float] | None, share: dict[str, float]) -> dict[Slot, float] | None:

@@ -110,15 +110,3 @@ def mark_transcribed(result: dict[str, Any]) -> dict[str, Any]:
         result["uncertainty"].pop("completeness", None)
     result["reference"] = TRANSCRIBED
     return result
-
-
-def score_unscripted(
-    scorer: Any, audio: Any, utt_id: str = "input", transcriber: Transcriber | None = None
-) -> dict[str, Any]:
-    """A recording (path, bytes or 16 kHz array) scored against its own transcript: the result as
-    `ScoreResult.to_json()` gives it, marked by `mark_transcribed`."""
-    from lmm_apa.data.audio import load_audio
-
-    wave = audio if isinstance(audio, np.ndarray) else load_audio(audio)
-    reference = transcript_reference((transcriber or default_transcriber()).transcribe(wave))
-    return mark_transcribed(scorer.assess_text(wave, reference, utt_id=utt_id).to_json())

@@ -8,6 +8,7 @@ from lmm_apa.errors import LmmApaError
 
 # Importing a command module registers its commands on `app`.
 from lmm_apa.interfaces.cli import (
+    align_cmd,  # noqa: E402,F401
     data_cmd,  # noqa: E402,F401
     evaluate_cmd,  # noqa: E402,F401
     model_cmd,  # noqa: E402,F401
@@ -26,7 +27,18 @@ def main() -> None:
     try:
         app()
     except LmmApaError as e:
-        from lmm_apa.interfaces.cli.output import make_console
+        _fail(str(e))
+    except OSError as e:
+        # A path the user gave that cannot be read or written (a folder that cannot be made, no
+        # permission, a full disk): its name and why, as any other user error. Without a file name
+        # it is not about a path, so it stays a traceback.
+        if e.filename is None:
+            raise
+        _fail(f"{e.strerror or e}: {e.filename}")
 
-        make_console(stderr=True).print(f"[bold red]error:[/] {e}")  # unwrapped in a log
-        sys.exit(2)
+
+def _fail(message: str) -> None:
+    from lmm_apa.interfaces.cli.output import make_console
+
+    make_console(stderr=True).print(f"[bold red]error:[/] {message}")  # unwrapped in a log
+    sys.exit(2)

@@ -3,68 +3,61 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from lmm_apa.interfaces.cli.app import app
+from lmm_apa.interfaces.cli.options import TRAIN_SPLIT_HELP, DevFraction, RejectedKind, Task, TrainSplit
 
 data_app = typer.Typer(help="Build training data from Speechocean762.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
-TASK_CHOICES = ("multi", "sentence", "word", "phone", "all")
-
 
 @data_app.command("build")
 def build(
-    data: Path = typer.Option(..., "--data", help="Speechocean762 folder (Kaldi layout or local HF copy)."),
-    out: Path = typer.Option(..., "--out", help="JSONL file to write."),
-    split: str = typer.Option(
-        "train",
-        "--split",
-        help="train | dev (speaker-disjoint dev part of train) | train-minus-dev (train without dev).",
-    ),
-    task: str = typer.Option(
-        "multi", "--task", help="multi | sentence | word | phone | all (one line per task)."
-    ),
-    n_rejected: int = typer.Option(
-        1, "--n-rejected", min=1, help="Rejected answers per example (a list in the JSONL when > 1)."
-    ),
-    rejected_kind: str = typer.Option(
-        "perturb",
-        "--rejected-kind",
-        help="perturb (scores moved by 2-4 points, the paper's) | swap (two words' or phones' scores "
-        "traded: the wrong order).",
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the simulated rejected answers."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N utterances."),
-    dev_fraction: float = typer.Option(
-        0.1, "--dev-fraction", min=0.0, max=1.0, help="Fraction of train speakers held out as dev."
-    ),
-    split_seed: int = typer.Option(0, "--split-seed", help="Seed of the dev split."),
-    unsaid_rate: float = typer.Option(
-        0.0,
-        "--unsaid-rate",
-        min=0.0,
-        max=1.0,
-        help="Share of utterances that also get a copy whose text was not (all) spoken: another "
-        "sentence's text, a word swapped, or the recording cut short (lmm_apa.tasks.unsaid).",
-    ),
+    data: Annotated[Path, typer.Option(help="Speechocean762 folder (Kaldi layout or local HF copy).")],
+    out: Annotated[Path, typer.Option(help="JSONL file to write.")],
+    split: Annotated[TrainSplit, typer.Option(help=TRAIN_SPLIT_HELP)] = TrainSplit.train,
+    task: Annotated[
+        Task, typer.Option(help="multi | sentence | word | phone | all (one line per task).")
+    ] = Task.multi,
+    n_rejected: Annotated[
+        int, typer.Option(min=1, help="Rejected answers per example (a list in the JSONL when > 1).")
+    ] = 1,
+    rejected_kind: Annotated[
+        RejectedKind,
+        typer.Option(
+            help="perturb (scores moved by 2-4 points, the paper's) | swap (two words' or phones' scores "
+            "traded: the wrong order)."
+        ),
+    ] = RejectedKind.perturb,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated rejected answers.")] = 0,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N utterances.")] = None,
+    dev_fraction: DevFraction = 0.1,
+    split_seed: Annotated[int, typer.Option(help="Seed of the dev split.")] = 0,
+    unsaid_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of utterances that also get a copy whose text was not (all) spoken: another "
+            "sentence's text, a word swapped, or the recording cut short (lmm_apa.tasks.unsaid).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Write prompt / chosen (human scores) / rejected (perturbed scores) for each utterance."""
     from rich.console import Console
     from rich.table import Table
 
-    from lmm_apa.errors import DataError
     from lmm_apa.tasks.answer import TASKS
     from lmm_apa.tasks.build import build_dataset
 
-    if task not in TASK_CHOICES:
-        raise DataError(f"unknown --task {task!r}; choose one of {', '.join(TASK_CHOICES)}")
-    tasks = TASKS if task == "all" else (task,)
+    tasks = TASKS if task is Task.all else (task.value,)
     summary = build_dataset(
         data,
         out,
-        split=split,
+        split=split.value,
         tasks=tasks,
         n_rejected=n_rejected,
         seed=seed,
@@ -72,9 +65,9 @@ def build(
         dev_fraction=dev_fraction,
         split_seed=split_seed,
         unsaid_rate=unsaid_rate,
-        rejected_kind=rejected_kind,
+        rejected_kind=rejected_kind.value,
     )
-    table = Table(title=f"{out} ({split})")
+    table = Table(title=f"{out} ({split.value})")
     table.add_column("examples", justify="right")
     table.add_column("tasks")
     table.add_column("mean prompt chars", justify="right")

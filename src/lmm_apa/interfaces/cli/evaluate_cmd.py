@@ -3,64 +3,65 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from lmm_apa.errors import DataError
 from lmm_apa.interfaces.cli.app import app
-from lmm_apa.interfaces.cli.options import WhisperDir, precision_option, whisper_in_use
+from lmm_apa.interfaces.cli.options import (
+    SPLIT_HELP,
+    DevFraction,
+    Mode,
+    ModeOption,
+    Precision,
+    PrecisionOption,
+    Split,
+    WhisperDir,
+    whisper_in_use,
+)
 from lmm_apa.interfaces.cli.output import make_console
 
 
 @app.command("evaluate")
 def evaluate(
-    data: Path = typer.Option(..., "--data", help="Speechocean762 folder (Kaldi layout or local HF copy)."),
-    split: str = typer.Option(
-        "test",
-        "--split",
-        help="test | train | dev (speaker-disjoint dev part of train, for model selection) | "
-        "train-minus-dev (train without dev).",
-    ),
-    predictions: Path | None = typer.Option(
-        None,
-        "--predictions",
-        help="Predictions JSONL (corpus schema + utt_id) to evaluate. Without it, --model is run.",
-    ),
-    model: str = typer.Option(
-        "default",
-        "--model",
-        help="Model to run when no --predictions: default, zero-shot, evidence (the aligner alone), an "
-        "adapter or a Qwen2-Audio folder.",
-    ),
-    listen: bool = typer.Option(
-        True,
-        "--listen/--no-listen",
-        help="Align the text first (omissions, completeness); --no-listen: the LMM alone.",
-    ),
-    mode: str = typer.Option("onepass", "--mode", help="onepass (expected scores), twopass or generate."),
-    precision: str = typer.Option(
-        "auto",
-        "--precision",
-        callback=precision_option,
-        help="auto (bf16 on CUDA or a CPU with bf16 matrix instructions, else fp32), fp32 or bf16.",
-    ),
-    predictions_out: Path | None = typer.Option(
-        None, "--predictions-out", help="Write the model's predictions (JSONL) here."
-    ),
-    metrics_out: Path | None = typer.Option(None, "--metrics-out", help="Write metrics.json here."),
-    limit: int | None = typer.Option(
-        None,
-        "--limit",
-        min=1,
-        help="Evaluate only N utterances of the split: speakers in a --seed shuffled order, each "
-        "speaker's utterances in utt_id order, taken round robin (deterministic, spread over speakers).",
-    ),
-    dev_fraction: float = typer.Option(
-        0.1, "--dev-fraction", min=0.0, max=1.0, help="Fraction of train speakers held out as dev."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the dev split and of the --limit sample."),
-    n_boot: int = typer.Option(1000, "--n-boot", min=0, help="Speaker-bootstrap resamples for the CIs."),
-    boot_seed: int = typer.Option(0, "--boot-seed", help="Seed of the bootstrap resampling."),
+    data: Annotated[Path, typer.Option(help="Speechocean762 folder (Kaldi layout or local HF copy).")],
+    split: Annotated[Split, typer.Option(help=SPLIT_HELP)] = Split.test,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Predictions JSONL (corpus schema + utt_id) to evaluate. Without it, --model is run."
+        ),
+    ] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            help="Model to run when no --predictions: default, zero-shot, evidence (the aligner alone), an "
+            "adapter or a Qwen2-Audio folder."
+        ),
+    ] = "default",
+    listen: Annotated[
+        bool,
+        typer.Option(help="Align the text first (omissions, completeness); --no-listen: the LMM alone."),
+    ] = True,
+    mode: ModeOption = Mode.onepass,
+    precision: PrecisionOption = Precision.auto,
+    predictions_out: Annotated[
+        Path | None, typer.Option(help="Write the model's predictions (JSONL) here.")
+    ] = None,
+    metrics_out: Annotated[Path | None, typer.Option(help="Write metrics.json here.")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Evaluate only N utterances of the split: speakers in a --seed shuffled order, each "
+            "speaker's utterances in utt_id order, taken round robin (deterministic, spread over speakers).",
+        ),
+    ] = None,
+    dev_fraction: DevFraction = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the dev split and of the --limit sample.")] = 0,
+    n_boot: Annotated[int, typer.Option(min=0, help="Speaker-bootstrap resamples for the CIs.")] = 1000,
+    boot_seed: Annotated[int, typer.Option(help="Seed of the bootstrap resampling.")] = 0,
     whisper_dir: WhisperDir = None,
 ) -> None:
     """Evaluate a model or a predictions file: PCC, SCC (with its tie cap) and RMSE per aspect.
@@ -68,11 +69,10 @@ def evaluate(
     Intervals are 95% percentile intervals of a bootstrap that resamples speakers. Utterances,
     words and phones of the split without a prediction are counted and reported.
     """
-    from lmm_apa.data.splits import SPLITS, load_split
+    from lmm_apa.data.splits import load_split
     from lmm_apa.eval.report import evaluate_file, spread_sample
 
-    if split not in SPLITS:
-        raise DataError(f"unknown --split {split!r}; choose one of {', '.join(SPLITS)}")
+    split = split.value
     if predictions is not None and not predictions.is_file():
         # Checked before the labels load, so a typo fails fast.
         raise DataError(f"predictions file not found: {predictions}")
@@ -93,19 +93,28 @@ def evaluate(
         )
         return
     _evaluate_model(
-        labels, model, mode, predictions_out, metrics_out, config, n_boot, boot_seed, listen, precision
+        labels,
+        model,
+        mode.value,
+        predictions_out,
+        metrics_out,
+        config,
+        n_boot,
+        boot_seed,
+        listen,
+        precision.value,
     )
 
 
 def _evaluate_model(
-    labels,
-    model,
-    mode,
-    predictions_out,
-    metrics_out,
-    config,
-    n_boot,
-    boot_seed,
+    labels: list,
+    model: str,
+    mode: str,
+    predictions_out: Path | None,
+    metrics_out: Path | None,
+    config: dict,
+    n_boot: int,
+    boot_seed: int,
     listen: bool = True,
     precision: str = "auto",
 ) -> None:

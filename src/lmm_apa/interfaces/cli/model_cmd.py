@@ -2,6 +2,7 @@
 of (source, sha256) and its parameter counts."""
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -27,9 +28,10 @@ def _print_counts(path: Path, info: dict) -> None:
 
 @model_app.command("build")
 def build(
-    out_dir: Path | None = typer.Option(
-        None, "--out", help="where to write it (default: <cache>/backbones/default; $LMM_APA_CACHE)"
-    ),
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="where to write it (default: <cache>/backbones/default; $LMM_APA_CACHE)"),
+    ] = None,
 ) -> None:
     """Assemble the default backbone (Whisper-base + projector + SmolLM2-135M), offline."""
     import time
@@ -86,7 +88,9 @@ def _whisper_note() -> str:
 
 @model_app.command("info")
 def info(
-    path: Path | None = typer.Argument(None, help="backbone folder (default: the built default backbone)"),
+    path: Annotated[
+        Path | None, typer.Argument(help="backbone folder (default: the built default backbone)")
+    ] = None,
     whisper_dir: WhisperDir = None,
 ) -> None:
     """Whose weights the default models use (source, sha256), and a built backbone's parameter counts."""

@@ -1,11 +1,86 @@
-"""Options several commands share."""
+"""Options several commands share, and every choice an option offers as an `enum.Enum`.
+
+Choices are enums so that typer refuses a wrong value (listing the right ones) before anything
+loads: a typo in ``--mode`` used to surface only once the model had loaded. The library's choice
+lists are built from its own tuples (none of those modules loads torch).
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
 
 import typer
+
+from lmm_apa.data.splits import SPLITS
+from lmm_apa.infer.scorer import MODES
+from lmm_apa.models.precision import PRECISIONS
+from lmm_apa.tasks.answer import TASKS
+from lmm_apa.tasks.build import TRAINING_SPLITS
+from lmm_apa.tasks.pairs import REJECTED_KINDS
+
+
+def _choices(name: str, values: tuple[str, ...]) -> type[StrEnum]:
+    """An enum whose values are the library's own tuple: the one source of each choice list."""
+    return StrEnum(name, {v.replace("-", "_"): v for v in values})
+
+
+Mode = _choices("Mode", MODES)
+Precision = _choices("Precision", PRECISIONS)
+Split = _choices("Split", SPLITS)
+TrainSplit = _choices("TrainSplit", TRAINING_SPLITS)  # every split but test (never trained on)
+Task = _choices("Task", (*TASKS, "all"))  # all: one example per task
+RejectedKind = _choices("RejectedKind", REJECTED_KINDS)
+
+
+class OutputFormat(StrEnum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class PhoneSymbols(StrEnum):
+    arpabet = "arpabet"
+    ipa = "ipa"
+
+
+class Scale(StrEnum):
+    """The scales of a result: the corpus' own (10) or all on 0-100."""
+
+    corpus = "10"
+    hundred = "100"
+
+
+class LogLevel(StrEnum):
+    """uvicorn's log levels."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
+
+
+# Help texts several commands share, so that they say the same thing everywhere.
+SPLIT_HELP = (
+    "test | train | dev (a speaker-disjoint tenth of train, for model selection) | train-minus-dev "
+    "(train without dev) | dev25 (a speaker-disjoint fifth of train: the larger dev split, holding "
+    "every dev speaker) | train-minus-dev25 (train without dev25; the aligner's training split)."
+)
+TRAIN_SPLIT_HELP = SPLIT_HELP.removeprefix("test | ")
+MODE_HELP = "onepass (expected scores), twopass or generate."
+PRECISION_HELP = "auto (bf16 on CUDA or a CPU with bf16 matrix instructions, else fp32), fp32 or bf16."
+DEV_FRACTION_HELP = (
+    "Fraction of train speakers held out as dev, strictly between 0 and 1 (the dev and "
+    "train-minus-dev splits; dev25 is always a fifth)."
+)
+
+
+def check_fraction(value: float) -> float:
+    """A share strictly between 0 and 1 (`train_dev_split` needs speakers on both sides)."""
+    if not 0.0 < value < 1.0:
+        raise typer.BadParameter(f"{value:g} is not strictly between 0 and 1")
+    return value
 
 
 def use_whisper_dir(folder: Path | None) -> Path | None:
@@ -15,46 +90,3 @@ def use_whisper_dir(folder: Path | None) -> Path | None:
 
     set_whisper_dir(folder)
     return folder
-
-
-def precision_option(value: str) -> str:
-    """`--precision`'s callback: `check_precision`, its error shown as a usage error (exit status 2)."""
-    from lmm_apa.errors import ConfigError
-    from lmm_apa.models.precision import check_precision
-
-    try:
-        return check_precision(value)
-    except ConfigError as e:
-        raise typer.BadParameter(str(e), param_hint="--precision") from None
-
-
-WhisperDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--whisper-dir",
-        callback=use_whisper_dir,
-        help="A local CTranslate2 Whisper-base folder to use instead of the packaged weights (e.g. a "
-        "download of Systran/faster-whisper-base; checked to be Whisper-base). Default: "
-        "$LMM_APA_WHISPER_DIR, else the packaged weights.",
-    ),
-]
-
-
-def whisper_in_use() -> dict | None:
-    """The Whisper-base weights in use, for every result's metadata (`provenance.WhisperWeights`);
-    said on stderr when they are the user's own folder, and whether they are the bytes the shipped
-    models were trained on."""
-    from lmm_apa.interfaces.cli.output import make_console
-    from lmm_apa.models.parts import chosen_whisper_dir
-    from lmm_apa.models.provenance import whisper_meta
-
-    meta = whisper_meta()
-    if meta is not None and chosen_whisper_dir() is not None:
-        same = (
-            "the same bytes the shipped models were trained on"
-            if meta["as_trained"]
-            else "[yellow]not the bytes the shipped models were trained on: scores may differ from "
-            "the measured ones[/]"
-        )
-        make_console(stderr=True).print(f"Whisper-base: {meta['source']}, sha256 {meta['sha256']}: {same}")
-    return meta

@@ -14,8 +14,20 @@ from rich.text import Text
 from lmm_apa.data.scale100 import FACTORS
 from lmm_apa.distributed import Workers
 from lmm_apa.errors import DataError, LmmApaError
+from lmm_apa.infer import request
+from lmm_apa.infer.request import Item, score_many
 from lmm_apa.interfaces.cli.app import app
-from lmm_apa.interfaces.cli.options import WhisperDir, precision_option, whisper_in_use
+from lmm_apa.interfaces.cli.options import (
+    Mode,
+    ModeOption,
+    OutputFormat,
+    PhoneSymbols,
+    Precision,
+    PrecisionOption,
+    Scale,
+    WhisperDir,
+    whisper_in_use,
+)
 from lmm_apa.interfaces.cli.output import heading, make_console
 
 # Whole tables when stdout is not a terminal (a file, a pipe): `output.make_console`.
@@ -126,106 +138,38 @@ def read_manifest(path: Path) -> list[tuple[str, str, str | None]]:
     """
     if not path.is_file():
         raise DataError(f"manifest {path} does not exist")
-    rows: list[dict[str, Any]] = []
-    if path.suffix.lower() in (".jsonl", ".json"):
-        for n, line in enumerate(path.read_text().splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise DataError(f"{path}:{n}: not JSON ({e.msg})") from e
-    else:
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
+    try:
+        rows = _manifest_rows(path)
+    except UnicodeDecodeError as e:
+        raise DataError(f"manifest {path} is not UTF-8 text ({e.reason} at byte {e.start})") from None
     items = []
     for n, row in enumerate(rows, 1):
         if not row.get("audio"):
             raise DataError(f"{path}: row {n} has no 'audio' field")
-        audio = Path(row["audio"])
+        audio = Path(str(row["audio"]))
         audio = audio if audio.is_absolute() else path.parent / audio
         text = str(row["text"]) if row.get("text") and str(row["text"]).strip() else None
         items.append((str(row.get("utt_id") or audio.stem), str(audio), text))
     return items
 
 
-def score_one(
-    scorer: Any, audio: str, text: str | None, utt_id: str, ipa: bool = False, scale: int = 10
-) -> dict[str, Any]:
-    """One recording's result (`ScoreResult.to_json()`): of ``text``, or of its transcript when
-    ``text`` is None (`lmm_apa.infer.transcribe`); IPA added and on 0-100 when asked."""
-    if text is None:
-        from lmm_apa.infer.transcribe import score_unscripted
-
-        result = score_unscripted(scorer, audio, utt_id)
-    else:
-        result = scorer.assess_text(audio, text, utt_id=utt_id).to_json()
-    return as_asked(result, ipa=ipa, scale=scale)
-
-
-def as_asked(result: dict[str, Any], ipa: bool = False, scale: int = 10) -> dict[str, Any]:
-    """A result with IPA added and on 0-100 when asked."""
-    if ipa:
-        from lmm_apa.data.ipa import add_ipa
-
-        add_ipa(result)
-    if scale == 100:
-        from lmm_apa.data.scale100 import to_scale_100
-
-        result = to_scale_100(result)
-    return result
-
-
-# Recordings read and scored together (`Scorer.assess_texts` batches their one-pass forwards).
-CHUNK = 32
-
-
-def score_many(
-    scorer: Any,
-    items: list[tuple[str, str, str | None]],
-    ipa: bool = False,
-    scale: int = 10,
-    workers: Workers | None = None,
-) -> Iterator[tuple[str, str, dict[str, Any] | LmmApaError]]:
-    """(utt_id, audio, result or its error) for each item, in order: `score_one` for each, except
-    that the recordings with a text are scored `CHUNK` at a time where the scorer can batch them.
-
-    Under several launched processes (``workers``) each scores its own chunks; the main process
-    yields every item's result, in order, once all are gathered, and the others yield nothing.
-    """
-    if workers is None or workers.world == 1:  # one process: results as they come
-        for start in range(0, len(items), CHUNK):
-            yield from _score_chunk(scorer, items[start : start + CHUNK], ipa, scale)
-        return
-    done = [
-        (start, _score_chunk(scorer, part, ipa, scale)) for start, part in workers.my_chunks(items, CHUNK)
-    ]
-    gathered = workers.gather(done)
-    if workers.is_main:
-        for results in gathered:
-            yield from results
-
-
-def _score_chunk(
-    scorer: Any, part: list[tuple[str, str, str | None]], ipa: bool, scale: int
-) -> list[tuple[str, str, dict[str, Any] | LmmApaError]]:
-    batches = callable(getattr(scorer, "assess_texts", None))
-    scripted = [i for i, (_, _, text) in enumerate(part) if text is not None] if batches else []
-    done: dict[int, Any] = {}
-    if len(scripted) > 1:
-        results = scorer.assess_texts([(part[i][1], part[i][2], part[i][0]) for i in scripted])
-        done = dict(zip(scripted, results, strict=True))
-    out: list[tuple[str, str, dict[str, Any] | LmmApaError]] = []
-    for i, (utt_id, path, text) in enumerate(part):
+def _manifest_rows(path: Path) -> list[dict[str, Any]]:
+    """The manifest's rows as dicts: JSON Lines (.jsonl, .json) or CSV with a header."""
+    if path.suffix.lower() not in (".jsonl", ".json"):
+        with path.open(newline="") as f:
+            return list(csv.DictReader(f))
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
         try:
-            if i not in done:
-                out.append((utt_id, path, score_one(scorer, path, text, utt_id, ipa=ipa, scale=scale)))
-            elif isinstance(done[i], LmmApaError):
-                out.append((utt_id, path, done[i]))
-            else:
-                out.append((utt_id, path, as_asked(done[i].to_json(), ipa=ipa, scale=scale)))
-        except LmmApaError as e:
-            out.append((utt_id, path, e))
-    return out
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{path}:{n}: not JSON ({e.msg})") from e
+        if not isinstance(row, dict):
+            raise DataError(f'{path}:{n}: not a JSON object (expected {{"audio": ..., "text": ...}})')
+        rows.append(row)
+    return rows
 
 
 class CsvSink:
@@ -277,18 +221,12 @@ def score(
             help="Align the text first: times, omissions, heard phones (--no-listen: the LMM alone)."
         ),
     ] = True,
-    mode: Annotated[str, typer.Option(help="onepass (expected scores), twopass or generate.")] = "onepass",
-    precision: Annotated[
-        str,
-        typer.Option(
-            help="auto (bf16 on CUDA or a CPU with bf16 matrix instructions, else fp32), fp32 or bf16.",
-            callback=precision_option,
-        ),
-    ] = "auto",
+    mode: ModeOption = Mode.onepass,
+    precision: PrecisionOption = Precision.auto,
     as_json: Annotated[bool, typer.Option("--json", help="Print the corpus schema as JSON Lines.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the results to this file (see --format).")] = None,
     output_format: Annotated[
-        str | None,
+        OutputFormat | None,
         typer.Option(
             "--format",
             help="jsonl (the corpus schema, one recording a line; the default) or csv (one row per "
@@ -297,81 +235,122 @@ def score(
         ),
     ] = None,
     phones: Annotated[
-        str, typer.Option(help="arpabet, or ipa: also each phone and word in IPA, stress marked.")
-    ] = "arpabet",
+        PhoneSymbols, typer.Option(help="arpabet, or ipa: also each phone and word in IPA, stress marked.")
+    ] = PhoneSymbols.arpabet,
     scale: Annotated[
-        int,
+        Scale,
         typer.Option(
             help="10: the corpus scales (sentence and word 0-10, phone 0-2); 100: all on 0-100 "
             "(x10, phone x50), in the report and in any JSON or CSV written."
         ),
-    ] = 10,
+    ] = Scale.corpus,
     whisper_dir: WhisperDir = None,
 ) -> None:
     """Score recordings: sentence, word and phone scores of how well each was read."""
-    if phones not in ("arpabet", "ipa"):
-        raise DataError(f"--phones {phones!r}: choose arpabet or ipa")
-    if scale not in (10, 100):
-        raise DataError(f"--scale {scale}: choose 10 (the corpus scales) or 100")
-    fmt = output_format or ("csv" if out is not None and out.suffix.lower() == ".csv" else "jsonl")
-    if fmt not in ("jsonl", "csv"):
-        raise DataError(f"--format {fmt!r}: choose jsonl or csv")
-    if fmt == "csv" and out is None and as_json:
+    fmt = _check_options(text, out, output_format, as_json)
+    items = _items(audio, text, manifest)
+    asked = {"ipa": phones is PhoneSymbols.ipa, "scale": int(scale.value)}
+    loading = {"mode": mode.value, "listen": listen, "precision": precision.value}
+    # Under a launcher (torchrun, accelerate launch) each process scores its share of the items and
+    # the main process alone writes and reports them all (`lmm_apa.distributed`).
+    workers = Workers()
+    if not workers.is_main:
+        _score_elsewhere(model, loading, items, asked, workers)
+        return
+    with console.status("loading model"):
+        scorer = _load(model, loading)
+    # Every JSON result says which model and whose Whisper-base weights scored it.
+    whisper = whisper_in_use()
+    meta = {"model": model, **({"whisper": whisper} if whisper is not None else {})}
+    results = score_many(scorer, items, workers=workers, **asked)
+    if workers.world > 1:
+        mine = sum(len(part) for _, part in workers.my_chunks(items, request.CHUNK))
+        make_console(stderr=True).print(f"process 0 of {workers.world}: scoring {mine} recordings")
+    failures = _write(results, len(items), out, fmt, as_json, meta, ipa=asked["ipa"])
+    if failures:
+        make_console(stderr=True).print(f"[red]{failures} of {len(items)} failed[/]")
+        sys.exit(1)
+
+
+def _check_options(
+    text: str | None, out: Path | None, output_format: OutputFormat | None, as_json: bool
+) -> OutputFormat:
+    """The output format (from --out's suffix unless given); refuses what cannot go together."""
+    fmt = output_format or (
+        OutputFormat.csv if out is not None and out.suffix.lower() == ".csv" else OutputFormat.jsonl
+    )
+    if fmt is OutputFormat.csv and out is None and as_json:
         raise DataError("--format csv without --out writes CSV to stdout: leave out --json, or give --out")
     if text is not None and not text.strip():
         raise DataError("--text is empty: give the sentence the speaker read, or leave it out to transcribe")
-    items: list[tuple[str, str, str | None]] = []
+    if out is not None and out.is_dir():
+        raise DataError(f"--out {out} is a folder: give the file to write, e.g. {out / 'scores.jsonl'}")
+    return fmt
+
+
+def _items(audio: list[Path] | None, text: str | None, manifest: Path | None) -> list[Item]:
+    items: list[Item] = []
     if manifest is not None:
         items += read_manifest(manifest)
     if audio:
         items += [(a.stem, str(a), text) for a in audio]
     if not items:
         raise DataError("nothing to score: give AUDIO (with --text, or without to transcribe), or --manifest")
+    return items
 
+
+def _load(model: str, loading: dict[str, Any]) -> Any:
+    """The scorer; its precision said on stderr."""
     from lmm_apa.infer.scorer import load_scorer
 
-    # Under a launcher (torchrun, accelerate launch) each process scores its share of the items and
-    # the main process alone writes and reports them all (`lmm_apa.distributed`).
-    workers = Workers()
-    if not workers.is_main:
-        scorer = load_scorer(model, mode=mode, listen=listen, precision=precision)
-        mine = sum(len(part) for _, part in workers.my_chunks(items, CHUNK))
-        for _ in score_many(scorer, items, ipa=phones == "ipa", scale=scale, workers=workers):
-            pass
-        make_console(stderr=True).print(
-            f"process {workers.rank} of {workers.world}: scored {mine} recordings"
-        )
-        return
-    with console.status("loading model"):
-        scorer = load_scorer(model, mode=mode, listen=listen, precision=precision)
+    scorer = load_scorer(model, **loading)
     lmm = getattr(scorer, "lmm", None)
     if lmm is not None and getattr(lmm, "precision", None) is not None:
         make_console(stderr=True).print(f"precision: {lmm.precision}")
-    # Every JSON result says which model and whose Whisper-base weights scored it.
-    whisper = whisper_in_use()
-    meta = {"model": model, **({"whisper": whisper} if whisper is not None else {})}
-    sink = out.open("w", newline="") if out else None
-    # CSV rows go to --out, or to stdout (instead of the report) without it.
-    rows = CsvSink(sink or sys.stdout, ipa=phones == "ipa") if fmt == "csv" else None
-    failures = 0
-    batch = len(items) > 1 and (sink is not None or as_json or rows is not None)
+    return scorer
+
+
+def _score_elsewhere(
+    model: str, loading: dict[str, Any], items: list[Item], asked: dict[str, Any], workers: Workers
+) -> None:
+    """A launched process other than the main one: score its share; the main one writes it."""
+    from lmm_apa.infer.scorer import load_scorer
+
+    scorer = load_scorer(model, **loading)
+    mine = sum(len(part) for _, part in workers.my_chunks(items, request.CHUNK))
+    for _ in score_many(scorer, items, workers=workers, **asked):
+        pass
+    make_console(stderr=True).print(f"process {workers.rank} of {workers.world}: scored {mine} recordings")
+
+
+def _write(
+    results: Iterator[tuple[str, Any, dict[str, Any] | LmmApaError]],
+    n: int,
+    out: Path | None,
+    fmt: OutputFormat,
+    as_json: bool,
+    meta: dict[str, Any],
+    ipa: bool,
+) -> int:
+    """Each result to --out (JSONL or CSV), as JSON to stdout (--json), or as a report; -> failures."""
     from rich.progress import track
 
-    results = score_many(scorer, items, ipa=phones == "ipa", scale=scale, workers=workers)
-    if workers.world > 1:
-        mine = sum(len(part) for _, part in workers.my_chunks(items, CHUNK))
-        make_console(stderr=True).print(f"process 0 of {workers.world}: scoring {mine} recordings")
-    if batch:
-        results = track(results, total=len(items), description="scoring", console=make_console(stderr=True))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)  # as `evaluate --predictions-out` does
+    sink = out.open("w", newline="") if out else None
+    # CSV rows go to --out, or to stdout (instead of the report) without it.
+    rows = CsvSink(sink or sys.stdout, ipa=ipa) if fmt is OutputFormat.csv else None
+    if n > 1 and (sink is not None or as_json or rows is not None):
+        results = track(results, total=n, description="scoring", console=make_console(stderr=True))
+    failures = 0
     for utt_id, path, result in results:
         if isinstance(result, LmmApaError):
-            e = result
             failures += 1
-            make_console(stderr=True).print(f"[red]failed[/] {path}: {e}")
+            make_console(stderr=True).print(f"[red]failed[/] {path}: {result}")
             if rows:
-                rows.error(utt_id, path, str(e))
+                rows.error(utt_id, path, str(result))
             elif sink:
-                sink.write(json.dumps({"utt_id": utt_id, "audio": path, "error": str(e)}) + "\n")
+                sink.write(json.dumps({"utt_id": utt_id, "audio": path, "error": str(result)}) + "\n")
             continue
         line = json.dumps({**result, "meta": meta}, ensure_ascii=False)
         if rows:
@@ -384,7 +363,5 @@ def score(
             render_report(result, path)
     if sink:
         sink.close()
-        console.print(f"wrote {len(items) - failures} results to {out}")
-    if failures:
-        make_console(stderr=True).print(f"[red]{failures} of {len(items)} failed[/]")
-        sys.exit(1)
+        console.print(f"wrote {n - failures} results to {out}")
+    return failures

@@ -3,38 +3,48 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from lmm_apa.interfaces.cli.app import app
-from lmm_apa.interfaces.cli.options import precision_option
+from lmm_apa.interfaces.cli.options import Precision
 
 
 @app.command("train")
 def train(
-    config: Path | None = typer.Option(
-        None, "--config", "-c", help="YAML run config (see configs/); defaults for anything it omits."
-    ),
-    overrides: list[str] = typer.Option(
-        [], "--set", "-s", help="Override a config value, e.g. --set train.lr=5e-5 (repeatable)."
-    ),
-    resume: bool = typer.Option(
-        False, "--resume", help="Continue from the latest checkpoint in train.output_dir (if any)."
-    ),
-    stop_after: int | None = typer.Option(
-        None, "--stop-after", min=1, help="End this invocation after N optimizer steps (resume later)."
-    ),
-    show_config: bool = typer.Option(False, "--show-config", help="Print the resolved config and exit."),
-    list_options: bool = typer.Option(
-        False, "--list-options", help="List every config field with its default and reason, and exit."
-    ),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar with ETA."),
-    precision: str | None = typer.Option(
-        None,
-        "--precision",
-        help="auto | fp32 | bf16 autocast of the forward and backward (sets train.precision; "
-        "auto: bf16 on CUDA or a CPU with bf16 matrix instructions).",
-    ),
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="YAML run config (see configs/); defaults for anything it omits."
+        ),
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="Override a config value, e.g. --set train.lr=5e-5 (repeatable)."),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue from the latest checkpoint in train.output_dir (if any)."),
+    ] = False,
+    stop_after: Annotated[
+        int | None, typer.Option(min=1, help="End this invocation after N optimizer steps (resume later).")
+    ] = None,
+    show_config: Annotated[
+        bool, typer.Option("--show-config", help="Print the resolved config and exit.")
+    ] = False,
+    list_options: Annotated[
+        bool,
+        typer.Option("--list-options", help="List every config field with its default and reason, and exit."),
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar with ETA.")] = True,
+    precision: Annotated[
+        Precision | None,
+        typer.Option(
+            help="auto | fp32 | bf16 autocast of the forward and backward (sets train.precision; "
+            "auto: bf16 on CUDA or a CPU with bf16 matrix instructions)."
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune a backbone's LoRA adapter and projector on Speechocean762 (the paper's recipe)."""
     import yaml
@@ -44,8 +54,9 @@ def train(
     if list_options:
         typer.echo(describe())
         return
+    overrides = list(overrides or [])
     if precision is not None:
-        overrides = [*overrides, f"train.precision={precision_option(precision)}"]
+        overrides.append(f"train.precision={precision.value}")
     cfg = load_config(config, overrides)
     if show_config:
         typer.echo(yaml.safe_dump(cfg.to_dict(), sort_keys=False))

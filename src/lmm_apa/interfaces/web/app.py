@@ -7,9 +7,10 @@ the transcript. `phones=ipa` adds IPA, `scale=100` puts every score on 0-100 (`l
 (`interfaces.csv_rows`); errors stay JSON. Every response's `meta.whisper` says whose Whisper-base
 weights heard it (`create_app(whisper=...)`, `lmm_apa.models.provenance`).
 
-The scorer is injected (`create_app(scorer_factory=...)`) and built once, at startup, so tests run
-this very app with a small model and `lmm-apa serve` runs it with the real one. Every error answers
-with one JSON shape, `{"error": {"code", "message"}}` (`schemas.ErrorResponse`):
+Requests are scored by `lmm_apa.infer.request`, the driver `lmm-apa score` runs too, so that both
+give the same results. The scorer is injected (`create_app(scorer_factory=...)`) and built once, at
+startup, so tests run this very app with a small model and `lmm-apa serve` runs it with the real one.
+Every error answers with one JSON shape, `{"error": {"code", "message"}}` (`web.errors`):
 
 - 413 `too_large`: body over `max_upload_bytes` (refused from Content-Length before reading it);
 - 422 `bad_request` (missing field, empty or too-long text), `audio_error` (not audio, corrupt,
@@ -22,28 +23,27 @@ from __future__ import annotations
 import io
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import anyio
 import numpy as np
-from fastapi import FastAPI, File, Form, Header, Query, Request, UploadFile
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi import FastAPI, File, Form, Header, Query, UploadFile
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lmm_apa import __version__
 from lmm_apa.data.audio import SAMPLE_RATE, load_audio
 from lmm_apa.data.records import Utterance
-from lmm_apa.errors import AudioError, LexiconError, LmmApaError, ModelError
+from lmm_apa.errors import LmmApaError
+from lmm_apa.infer.request import Assessed, Item, Transcribe, as_asked, assess_many, assess_one
+from lmm_apa.interfaces.web.errors import ERROR_RESPONSES, ApiError, BodyLimit, add_error_handlers
 from lmm_apa.interfaces.web.feedback import hints
 from lmm_apa.interfaces.web.gate import QueueFull, ScoringGate
-from lmm_apa.interfaces.web.schemas import ErrorResponse, Health, Scale, ScoreMeta, ScoreResponse
+from lmm_apa.interfaces.web.schemas import Health, Scale, ScoreMeta, ScoreResponse
 
 log = logging.getLogger("lmm_apa.web")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -71,8 +71,6 @@ class Scorer(Protocol):
 
 
 ScorerFactory = Callable[[], Scorer]
-# 16 kHz mono wave -> what was said ("We call it bear."); raises AudioError when nothing was.
-Transcribe = Callable[[np.ndarray], str]
 
 
 @dataclass(frozen=True)
@@ -89,27 +87,26 @@ class Limits:
     batch_window: float = 0.01
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers
+@dataclass
+class _Service:
+    """What the routes share: the scorer (once loaded), the queue in front of it and the settings."""
 
+    model_name: str
+    limits: Limits
+    gate: ScoringGate
+    transcribe: Transcribe | None  # None: Whisper-base (`lmm_apa.infer.request`)
+    whisper: dict[str, Any] | None
+    scorer: Scorer | None = None
+    score_batch: Callable[[Sequence[Item]], list[Assessed | LmmApaError]] = field(init=False)
 
-def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    body = ErrorResponse.model_validate({"error": {"code": code, "message": message}})
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+    def __post_init__(self) -> None:
+        # One function object for every request: the gate batches the items of the same one (`is`).
+        self.score_batch = self._score_batch
 
-
-_ERRORS = {
-    code: {"model": ErrorResponse, "description": what}
-    for code, what in {
-        413: "Upload too large (`too_large`).",
-        422: "Bad input: `bad_request`, `audio_error` or `unknown_word`; the message says which.",
-        503: "Busy (`busy`, with Retry-After) or no model loaded (`not_ready`).",
-    }.items()
-}
+    def _score_batch(self, items: Sequence[Item]) -> list[Assessed | LmmApaError]:
+        """Requests with a sentence, scored together (`Scorer.assess_texts`); per item its result
+        or its error."""
+        return assess_many(self.scorer, items)
 
 
 def create_app(
@@ -125,28 +122,22 @@ def create_app(
     `whisper`: whose Whisper-base weights the scorer uses (`provenance.whisper_meta()`), put into
     every response's meta (`lmm-apa serve` passes it; left out when None)."""
     limits = limits or Limits()
-    transcribe = transcriber or _whisper_transcribe
     gate = ScoringGate(
         max_queue=limits.max_queue,
         queue_timeout=limits.queue_timeout,
         max_batch=limits.max_batch,
         batch_window=limits.batch_window,
     )
-    holder: dict[str, Scorer] = {}
-
-    def score_batch(items: list[tuple[np.ndarray, str, str]]) -> list[Any]:
-        """Requests with a sentence, scored together (`Scorer.assess_texts`); per item its result
-        or its error."""
-        return _run_scorer_batch(holder["scorer"], items)
+    service = _Service(model_name, limits, gate, transcriber, whisper)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
-        holder["scorer"] = await anyio.to_thread.run_sync(scorer_factory)
+        service.scorer = await anyio.to_thread.run_sync(scorer_factory)
         log.info("scorer %r loaded", model_name)
         try:
             yield
         finally:
-            holder.clear()
+            service.scorer = None
             gate.shutdown()
 
     app = FastAPI(
@@ -161,13 +152,18 @@ def create_app(
     )
     app.state.gate = gate  # its queue and batch sizes, for /health, tests and load checks
     app.add_middleware(BodyLimit, max_bytes=limits.max_upload_bytes)
-    _add_error_handlers(app)
+    add_error_handlers(app)
+    _add_score_route(app, service)
+    _add_pages(app, service)
+    return app
 
+
+def _add_score_route(app: FastAPI, service: _Service) -> None:
     @app.post(
         "/score",
         response_model=ScoreResponse,
         response_model_exclude_none=True,
-        responses={200: _CSV_RESPONSE, **_ERRORS},
+        responses={200: _CSV_RESPONSE, **ERROR_RESPONSES},
         summary="Score a recording of a read sentence",
     )
     async def score(
@@ -195,62 +191,77 @@ def create_app(
         ),
         accept: str | None = Header(None, include_in_schema=False),
     ) -> ScoreResponse | Response:
-        scorer = holder.get("scorer")
+        scorer = service.scorer
         if scorer is None:
             raise ApiError(503, "not_ready", "the model is not loaded yet: try again shortly")
         sentence = None  # None: transcribe
         if text is not None and text.strip():
-            sentence = await anyio.to_thread.run_sync(_check_text, text, limits.max_text_chars)
-        data = await audio.read()
-        batched = sentence is not None and callable(getattr(scorer, "assess_texts", None))
-        try:
-            gate.admit(batched=batched)
-        except QueueFull as e:
-            raise ApiError(503, "busy", str(e), {"Retry-After": str(e.retry_after)}) from None
-        try:
-            wave = await anyio.to_thread.run_sync(_decode, data, audio.filename, limits.max_seconds)
-            utt_id = f"web-{uuid.uuid4().hex[:8]}"
-            if batched:
-                (utt, extras), seconds = await gate.run_batched(score_batch, (wave, sentence, utt_id))
-            else:
-                (utt, extras), seconds = await gate.run(
-                    lambda: (
-                        _run_scorer(scorer, wave, sentence, utt_id)
-                        if sentence is not None
-                        else _run_unscripted(scorer, transcribe, wave, utt_id)
-                    )
-                )
-        except QueueFull as e:
-            raise ApiError(503, "busy", str(e), {"Retry-After": str(e.retry_after)}) from None
-        finally:
-            gate.release()
-        log.info("%s scored in %.2f s: %r", utt_id, seconds, utt.text if sentence is None else sentence)
+            sentence = await anyio.to_thread.run_sync(_check_text, text, service.limits.max_text_chars)
+        wave, assessed, seconds = await _assess(service, scorer, await audio.read(), audio.filename, sentence)
         body = {
-            **utt.to_corpus_dict(),
-            **extras,
-            "feedback": [h.model_dump() for h in hints(utt)],
+            **assessed.result,
+            "feedback": [h.model_dump() for h in hints(assessed.utterance)],
             "meta": ScoreMeta(
-                model=model_name,
+                model=service.model_name,
                 audio_seconds=len(wave) / SAMPLE_RATE,
                 scoring_seconds=seconds,
-                whisper=whisper,
+                whisper=service.whisper,
             ).model_dump(),
         }
-        response = ScoreResponse.model_validate(_as_asked(body, ipa=phones == "ipa", scale=int(scale)))
+        response = ScoreResponse.model_validate(as_asked(body, ipa=phones == "ipa", scale=int(scale)))
         if output_format == "csv" or (output_format is None and _asks_for_csv(accept)):
             return _csv_response(response, audio.filename or "upload", ipa=phones == "ipa")
         return response
 
+
+async def _assess(
+    service: _Service, scorer: Scorer, data: bytes, filename: str | None, sentence: str | None
+) -> tuple[np.ndarray, Assessed, float]:
+    """Decode and score one upload in its turn (`gate`): (wave, its scores, seconds of scoring).
+
+    Requests with a sentence batch with the others waiting when the scorer can batch them;
+    unscripted ones (transcribed first) go one at a time.
+    """
+    gate = service.gate
+    batched = sentence is not None and callable(getattr(scorer, "assess_texts", None))
+    try:
+        gate.admit(batched=batched)
+    except QueueFull as e:
+        raise _busy(e) from None
+    try:
+        wave = await anyio.to_thread.run_sync(_decode, data, filename, service.limits.max_seconds)
+        utt_id = f"web-{uuid.uuid4().hex[:8]}"
+        if batched:
+            assessed, seconds = await gate.run_batched(service.score_batch, (utt_id, wave, sentence))
+        else:
+            assessed, seconds = await gate.run(
+                lambda: assess_one(scorer, wave, sentence, utt_id, service.transcribe)
+            )
+    except QueueFull as e:
+        raise _busy(e) from None
+    finally:
+        gate.release()
+    log.info("%s scored in %.2f s: %r", utt_id, seconds, assessed.utterance.text)
+    return wave, assessed, seconds
+
+
+def _busy(e: QueueFull) -> ApiError:
+    return ApiError(503, "busy", str(e), {"Retry-After": str(e.retry_after)})
+
+
+def _add_pages(app: FastAPI, service: _Service) -> None:
+    """/health, /examples, the practice page and its static files."""
+
     @app.get("/health", response_model=Health, summary="Is the model loaded; how full is the queue")
     async def health() -> Health:
-        loaded = "scorer" in holder
+        loaded = service.scorer is not None
         return Health(
             status="ok" if loaded else "loading",
-            model=model_name,
+            model=service.model_name,
             model_loaded=loaded,
-            in_flight=gate.in_flight,
-            waiting=gate.waiting,
-            max_queue=gate.max_queue,
+            in_flight=service.gate.in_flight,
+            waiting=service.gate.waiting,
+            max_queue=service.gate.max_queue,
         )
 
     @app.get("/examples", response_model=list[str], summary="Example sentences to practise")
@@ -262,7 +273,6 @@ def create_app(
         return FileResponse(STATIC_DIR / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    return app
 
 
 _CSV_RESPONSE = {
@@ -313,147 +323,9 @@ def _check_text(text: str, max_chars: int) -> str:
     return " ".join(word for word, _ in words)
 
 
-def _whisper_transcribe(wave: np.ndarray) -> str:
-    from lmm_apa.infer.transcribe import default_transcriber
-
-    return default_transcriber().transcribe(wave)
-
-
-def _run_unscripted(
-    scorer: Scorer, transcribe: Transcribe, wave: np.ndarray, utt_id: str
-) -> tuple[Utterance, dict[str, Any]]:
-    """Transcribe, then score against the transcript; no completeness (nothing was expected)."""
-    from lmm_apa.infer.transcribe import TRANSCRIBED, transcript_reference
-
-    sentence = transcript_reference(transcribe(wave))  # a word the lexicon refuses: 422 unknown_word
-    if not sentence:
-        raise AudioError("no speech found in the recording: nothing to transcribe and score")
-    utt, extras = _run_scorer(scorer, wave, sentence, utt_id)
-
-    if isinstance(extras.get("uncertainty"), dict):
-        extras["uncertainty"].pop("completeness", None)
-    return utt.model_copy(update={"completeness": None}), {**extras, "reference": TRANSCRIBED}
-
-
-def _as_asked(body: dict[str, Any], ipa: bool, scale: int) -> dict[str, Any]:
-    """The response body with IPA added and on 0-100, where asked (`lmm_apa.data.ipa`, `.scale100`)."""
-    if ipa:
-        from lmm_apa.data.ipa import add_ipa
-
-        add_ipa(body)
-    if scale == 100:
-        from lmm_apa.data.scale100 import to_scale_100
-
-        body = to_scale_100(body)
-    return body
-
-
 def _decode(data: bytes, filename: str | None, max_seconds: float) -> np.ndarray:
     if not data:
         return load_audio(data)  # raises "audio is empty (0 bytes)"
     upload = io.BytesIO(data)
     upload.name = filename or "the upload"  # so that load_audio's messages name the user's file
     return load_audio(upload, max_seconds=max_seconds)
-
-
-def _run_scorer(scorer: Scorer, wave: np.ndarray, text: str, utt_id: str) -> tuple[Utterance, dict[str, Any]]:
-    """The scored utterance, and `uncertainty` / `problems` where the scorer reports them."""
-    assess = getattr(scorer, "assess_text", None)
-    if not callable(assess):
-        return scorer.score(wave, text, utt_id), {}
-    result = assess(wave, text, utt_id)  # lmm_apa.infer.scorer.ScoreResult
-    extras = result.to_json()
-    return result.utterance, {k: extras[k] for k in ("uncertainty", "problems") if k in extras}
-
-
-def _run_scorer_batch(scorer: Any, items: list[tuple[np.ndarray, str, str]]) -> list[Any]:
-    """`_run_scorer` for several requests at once; an item's error (LmmApaError) in its place."""
-    out: list[Any] = []
-    for result in scorer.assess_texts(items):
-        if isinstance(result, LmmApaError):
-            out.append(result)
-            continue
-        extras = result.to_json()
-        out.append((result.utterance, {k: extras[k] for k in ("uncertainty", "problems") if k in extras}))
-    return out
-
-
-class BodyTooLarge(StarletteHTTPException):
-    """Raised from `receive` once a body without (or with a lying) Content-Length passes the limit.
-
-    An HTTPException, so that FastAPI's form parsing re-raises it as it is (other errors there
-    become a generic 400) and the handler below answers 413 in the API's error shape.
-    """
-
-
-class BodyLimit:
-    """Refuse request bodies over `max_bytes`: from Content-Length before reading, else while reading."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        mb = self.max_bytes / 2**20
-        message = f"the upload is over the {mb:g} MB limit: send one sentence of at most 30 s"
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await error_response(413, "too_large", message)(scope, receive, send)
-            return
-        seen = 0
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            msg = await receive()
-            seen += len(msg.get("body", b""))
-            if seen > self.max_bytes:
-                raise BodyTooLarge(413, message)
-            return msg
-
-        await self.app(scope, limited_receive, send)
-
-
-_STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
-
-
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, e: ApiError) -> JSONResponse:
-        return error_response(e.status, e.code, e.message, e.headers)
-
-    @app.exception_handler(LmmApaError)
-    async def _user_error(_: Request, e: LmmApaError) -> JSONResponse:
-        if isinstance(e, ModelError):
-            log.error("model error: %s", e)
-            return error_response(500, "model_error", str(e))
-        code = {AudioError: "audio_error", LexiconError: "unknown_word"}.get(type(e), "bad_request")
-        return error_response(422, code, str(e))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, e: RequestValidationError) -> JSONResponse:
-        return error_response(422, "bad_request", "; ".join(_describe(err) for err in e.errors()))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
-        code = _STATUS_CODES.get(e.status_code, "http_error")
-        return error_response(e.status_code, code, str(e.detail), getattr(e, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def _bug(_: Request, e: Exception) -> JSONResponse:
-        log.exception("unexpected error while handling a request")
-        return error_response(500, "internal", f"internal error ({type(e).__name__}); see the server log")
-
-
-_FIELD_HELP = {
-    "audio": "no audio file: send the recording as the multipart form field 'audio'",
-    "text": "no text: send the sentence that was read as the form field 'text'",
-}
-
-
-def _describe(err: dict[str, Any]) -> str:
-    field = str(err.get("loc", ("", ""))[-1])
-    if err.get("type") == "missing" and field in _FIELD_HELP:
-        return _FIELD_HELP[field]
-    return f"{field}: {err.get('msg', 'invalid')}"
