@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -90,3 +91,40 @@ def use_whisper_dir(folder: Path | None) -> Path | None:
 
     set_whisper_dir(folder)
     return folder
+
+
+WhisperDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--whisper-dir",
+        callback=use_whisper_dir,
+        help="A local CTranslate2 Whisper-base folder to use instead of the packaged weights (e.g. a "
+        "download of Systran/faster-whisper-base; checked to be Whisper-base). Default: "
+        "$LMM_APA_WHISPER_DIR, else the packaged weights.",
+    ),
+]
+ModeOption = Annotated[Mode, typer.Option("--mode", help=MODE_HELP)]
+PrecisionOption = Annotated[Precision, typer.Option("--precision", help=PRECISION_HELP)]
+DevFraction = Annotated[
+    float, typer.Option("--dev-fraction", callback=check_fraction, help=DEV_FRACTION_HELP)
+]
+
+
+def whisper_in_use() -> dict | None:
+    """The Whisper-base weights in use, for every result's metadata (`provenance.WhisperWeights`);
+    said on stderr when they are the user's own folder, and whether they are the bytes the shipped
+    models were trained on."""
+    from lmm_apa.interfaces.cli.output import make_console
+    from lmm_apa.models.parts import chosen_whisper_dir
+    from lmm_apa.models.provenance import whisper_meta
+
+    meta = whisper_meta()
+    if meta is not None and chosen_whisper_dir() is not None:
+        same = (
+            "the same bytes the shipped models were trained on"
+            if meta["as_trained"]
+            else "[yellow]not the bytes the shipped models were trained on: scores may differ from "
+            "the measured ones[/]"
+        )
+        make_console(stderr=True).print(f"Whisper-base: {meta['source']}, sha256 {meta['sha256']}: {same}")
+    return meta
