@@ -3,7 +3,12 @@ import math
 import pytest
 import torch
 
-from lmm_apa.train.losses import preference_loss, sequence_logps, simpo_loss, token_logps, training_loss
+from lmm_apa.train.losses import objective, preference_loss, sequence_logps, simpo_loss, token_logps
+
+
+def training_loss(logits, labels, *args, **kwargs):
+    """The teacher-forced loss, as the loop computes it: `objective` on `token_logps`."""
+    return objective(*token_logps(logits, labels), *args, **kwargs)
 
 
 def test_simpo_loss_hand_worked():

@@ -30,7 +30,7 @@ from lmm_apa.train.config import RunConfig, TrainConfig
 from lmm_apa.train.data import Example, build_datasets, load_features
 from lmm_apa.train.engines import Engine, autocast, engine_class
 from lmm_apa.train.log import MetricLogger
-from lmm_apa.train.losses import objective, slot_logps, training_loss
+from lmm_apa.train.losses import objective, slot_logps, token_logps
 from lmm_apa.train.parallel import gather_in_order
 from lmm_apa.train.rank import rank_term
 from lmm_apa.train.steps import StepPlan, dropout_seed, micro_batches
@@ -85,25 +85,24 @@ def forward_loss(lmm: Any, batch: Batch, cfg: RunConfig) -> tuple[torch.Tensor, 
     are taken before the slots only, and every answer's label row reads its utterance's logits.
     """
     t = cfg.train
-    if batch.positions is not None:
+    shared = batch.positions is not None
+    if shared:
         logits = lmm.logits_at(
             batch.input_ids, batch.attention_mask, batch.audio_feats, batch.positions, batch.evidence_inputs
         )
         logps, mask = slot_logps(logits[batch.label_source], batch.labels)
-        loss, metrics = objective(
-            logps, mask, batch.n_chosen, batch.rejected_owner,
-            t.loss_type, t.beta, t.gamma, t.ce_weight, t.label_smoothing,
-        )  # fmt: skip
-        if t.rank_weight > 0:  # order of the expected scores, what SCC measures (train/rank.py)
-            rank, rank_metrics = rank_term(logits, batch, lmm.tokenizer, t.rank_scale)
-            loss = loss + t.rank_weight * rank
-            metrics |= {**rank_metrics, "loss": loss.item()}
-        return loss, metrics
-    logits = lmm.forward(batch.input_ids, batch.attention_mask, batch.audio_feats)
-    return training_loss(
-        logits, batch.labels, batch.n_chosen, batch.rejected_owner,
+    else:
+        logits = lmm.forward(batch.input_ids, batch.attention_mask, batch.audio_feats)
+        logps, mask = token_logps(logits, batch.labels)
+    loss, metrics = objective(
+        logps, mask, batch.n_chosen, batch.rejected_owner,
         t.loss_type, t.beta, t.gamma, t.ce_weight, t.label_smoothing,
     )  # fmt: skip
+    if shared and t.rank_weight > 0:  # order of the expected scores, what SCC measures (train/rank.py)
+        rank, rank_metrics = rank_term(logits, batch, lmm.tokenizer, t.rank_scale)
+        loss = loss + t.rank_weight * rank
+        metrics |= {**rank_metrics, "loss": loss.item()}
+    return loss, metrics
 
 
 def mean_metrics(records: list[dict[str, float]]) -> dict[str, float]:

@@ -85,31 +85,6 @@ def preference_loss(
     raise ValueError(f"unknown preference loss type {loss_type!r}; expected 'simpo'")
 
 
-def training_loss(
-    logits: torch.Tensor,
-    labels: torch.Tensor,
-    n_chosen: int,
-    rejected_owner: torch.Tensor | None,
-    loss_type: str = "simpo",
-    beta: float = 2.0,
-    gamma: float = 0.5,
-    ce_weight: float = 1.0,
-    label_smoothing: float = 0.0,
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """The objective on one concatenated batch: SimPO + ce_weight * CE, or CE alone.
-
-    Rows ``[:n_chosen]`` are the chosen answers; rows ``[n_chosen:]`` are rejected ones, row ``j``
-    belonging to chosen row ``rejected_owner[j]`` (several rejected answers per utterance). Each
-    (chosen, rejected_k) pair is one SimPO term; terms are averaged over k, then over utterances.
-    CE is the token-mean NLL of the chosen answers (TRL's ``nll_loss``).
-    Returns the loss tensor and TRL-named metrics (floats).
-    """
-    logps, mask = token_logps(logits, labels)
-    return objective(
-        logps, mask, n_chosen, rejected_owner, loss_type, beta, gamma, ce_weight, label_smoothing
-    )
-
-
 def objective(
     logps: torch.Tensor,
     mask: torch.Tensor,
@@ -121,7 +96,16 @@ def objective(
     ce_weight: float = 1.0,
     label_smoothing: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """``training_loss`` from per-token answer log-probs and their mask, both (N, T)."""
+    """The objective on one concatenated batch, from per-token answer log-probs and their mask, both
+    (N, T) (`token_logps` for teacher-forced rows, `slot_logps` for filler rows): SimPO + ce_weight *
+    CE, or CE alone.
+
+    Rows ``[:n_chosen]`` are the chosen answers; rows ``[n_chosen:]`` are rejected ones, row ``j``
+    belonging to chosen row ``rejected_owner[j]`` (several rejected answers per utterance). Each
+    (chosen, rejected_k) pair is one SimPO term; terms are averaged over k, then over utterances.
+    CE is the token-mean NLL of the chosen answers (TRL's ``nll_loss``).
+    Returns the loss tensor and TRL-named metrics (floats).
+    """
     if loss_type not in LOSS_TYPES:
         raise ValueError(f"unknown loss type {loss_type!r}; expected one of {LOSS_TYPES}")
     chosen_tok, chosen_mask = logps[:n_chosen], mask[:n_chosen]
