@@ -355,14 +355,18 @@ def _decode(data: bytes, filename: str | None, max_seconds: float) -> np.ndarray
     return load_audio(upload, max_seconds=max_seconds)
 
 
+# What a `ScoreResult.to_json()` adds to the corpus schema, passed on in the response.
+_EXTRAS = ("uncertainty", "problems", "quality")
+
+
 def _run_scorer(scorer: Scorer, wave: np.ndarray, text: str, utt_id: str) -> tuple[Utterance, dict[str, Any]]:
-    """The scored utterance, and `uncertainty` / `problems` where the scorer reports them."""
+    """The scored utterance, and `uncertainty` / `problems` / `quality` where the scorer reports them."""
     assess = getattr(scorer, "assess_text", None)
     if not callable(assess):
         return scorer.score(wave, text, utt_id), {}
     result = assess(wave, text, utt_id)  # lmm_apa.infer.scorer.ScoreResult
     extras = result.to_json()
-    return result.utterance, {k: extras[k] for k in ("uncertainty", "problems") if k in extras}
+    return result.utterance, {k: extras[k] for k in _EXTRAS if k in extras}
 
 
 def _run_scorer_batch(scorer: Any, items: list[tuple[np.ndarray, str, str]]) -> list[Any]:
@@ -373,7 +377,7 @@ def _run_scorer_batch(scorer: Any, items: list[tuple[np.ndarray, str, str]]) -> 
             out.append(result)
             continue
         extras = result.to_json()
-        out.append((result.utterance, {k: extras[k] for k in ("uncertainty", "problems") if k in extras}))
+        out.append((result.utterance, {k: extras[k] for k in _EXTRAS if k in extras}))
     return out
 
 
