@@ -136,7 +136,9 @@ def main() -> None:
     p.add_argument("--n", type=int, default=40, help="recordings, spread over the split's speakers")
     p.add_argument("--model", default="default")
     p.add_argument("--trim", choices=("on", "off", "aligner"), default="on")
-    p.add_argument("--margin", type=float, default=speech.MARGIN_S, help="seconds kept each side of the speech")
+    p.add_argument(
+        "--margin", type=float, default=speech.MARGIN_S, help="seconds kept each side of the speech"
+    )
     p.add_argument("--perturb", default=",".join(PERTURBATIONS))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="bench/results/robustness/after")
@@ -184,8 +186,8 @@ def main() -> None:
 
 def table(meta: dict, report: dict) -> str:
     lines = [
-        f"# Robustness: {meta['n']} {meta['split']} recordings, --model {meta['model']}, --trim {meta['trim']}"
-        f" (margin {meta['margin_s']:g} s), {meta['seconds']:.0f} s",
+        f"# Robustness: {meta['n']} {meta['split']} recordings, --model {meta['model']}, "
+        f"--trim {meta['trim']} (margin {meta['margin_s']:g} s), {meta['seconds']:.0f} s",
         "",
         "| perturbation | level | n | PCC vs clean | mean change | mean abs change | PCC labels (clean) "
         "| PCC labels (perturbed) | refused |",

@@ -6,11 +6,10 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
+from audio_codecs import encode
 
 from lmm_apa.data.audio import SAMPLE_RATE, load_audio
 from lmm_apa.errors import AudioError
-
-from audio_codecs import encode
 
 KNOWN = "WAVE/SPEAKER0001/000010011.flac"
 
@@ -38,7 +37,7 @@ def test_lossy_formats_decode_like_the_flac(flac, tmp_path, suffix):
     assert lag < 0.15 * SAMPLE_RATE
     n = len(wave) - lag
     # A lossy codec at its default bitrate keeps the waveform close (SNR well above 10 dB).
-    err = got[lag : lag + n][: len(wave)] - wave[: n][: len(got) - lag]
+    err = got[lag : lag + n][: len(wave)] - wave[:n][: len(got) - lag]
     assert 10 * np.log10(np.mean(wave**2) / np.mean(err**2)) > 10
     # bytes and file objects read like paths
     np.testing.assert_array_equal(load_audio(path.read_bytes()), got)

@@ -82,4 +82,3 @@ def test_noise_only_gets_no_speech_found(scorer, recordings, tmp_path):
     bear, text = recordings[0]
     done = scorer.assess_texts([(noise, text, "n"), (bear, text, "b")])
     assert isinstance(done[0], AudioError) and done[1].quality["warnings"] == []
-

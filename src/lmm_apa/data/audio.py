@@ -35,8 +35,8 @@ def load_audio(source: AudioSource, *, max_seconds: float | None = MAX_SECONDS) 
 
     Any format libsndfile reads (WAV, FLAC, OGG/Vorbis, MP3, ...) is read by it; anything else FFmpeg
     reads (m4a/AAC, webm/opus, mp4 audio) through PyAV (`lmm_apa.data.decode`). Channels are averaged
-    (a dead channel left out) and the rate is converted with soxr's high-quality resampler. ``max_seconds=None`` lifts the
-    length limit (the caller then chunks the audio itself).
+    (a dead channel left out) and the rate is converted with soxr's high-quality resampler.
+    ``max_seconds=None`` lifts the length limit (the caller then chunks the audio itself).
     """
     name, handle = _open(source)
     try:
@@ -67,7 +67,9 @@ def load_audio(source: AudioSource, *, max_seconds: float | None = MAX_SECONDS) 
     return np.ascontiguousarray(wave, dtype=np.float32)
 
 
-def _decode_other(handle: str | BinaryIO, name: str, max_seconds: float | None, why: str) -> tuple[np.ndarray, int]:
+def _decode_other(
+    handle: str | BinaryIO, name: str, max_seconds: float | None, why: str
+) -> tuple[np.ndarray, int]:
     from lmm_apa.data.decode import DecodeError, decode_with_av
 
     try:

@@ -63,7 +63,9 @@ def measure(wave: np.ndarray, span: SpeechSpan) -> Quality:
     x = np.asarray(wave, dtype=np.float64)
     n = int(FRAME_S * SAMPLE_RATE)
     n_frames = max(1, len(x) // n)
-    power = np.mean(np.square(x[: n_frames * n]).reshape(n_frames, n), axis=1) if len(x) >= n else np.array([0.0])
+    power = (
+        np.mean(np.square(x[: n_frames * n]).reshape(n_frames, n), axis=1) if len(x) >= n else np.array([0.0])
+    )
     in_speech = np.zeros(n_frames, dtype=bool)
     for s, e in span.segments:
         in_speech[s // n : max(s // n + 1, e // n)] = True

@@ -21,8 +21,8 @@ import numpy as np
 
 from lmm_apa.data.audio import load_audio
 from lmm_apa.data.quality import Recording, prepare_recording
-from lmm_apa.data.speech import shift_times
 from lmm_apa.data.records import Utterance
+from lmm_apa.data.speech import shift_times
 from lmm_apa.errors import LmmApaError, ModelError
 from lmm_apa.tasks.answer import TASKS, Slot
 

@@ -153,7 +153,9 @@ class WhisperMeta(BaseModel):
 class Quality(BaseModel):
     """The recording's signal quality (`lmm_apa.data.quality`): what the scores were read from."""
 
-    snr_db: float = Field(description="Estimated signal-to-noise ratio: speech frames over the noise floor, dB.")
+    snr_db: float = Field(
+        description="Estimated signal-to-noise ratio: speech frames over the noise floor, dB."
+    )
     clipped_share: float = Field(ge=0, le=1, description="Share of samples at full scale (clipped).")
     speech_seconds: float = Field(ge=0, description="Speech found by the voice-activity detector, seconds.")
     level_dbfs: float = Field(description="RMS level of the speech, dB full scale.")
