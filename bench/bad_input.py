@@ -104,7 +104,7 @@ def main() -> None:
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+    (out.parent / f"{out.name}.json").write_text(json.dumps(report, indent=1) + "\n")
     md = [
         f"# Bad input through `lmm-apa score --json --model {args.model}` ({seconds:.0f} s, "
         f"exit code {done.returncode}, traceback: {report['traceback']})",
@@ -113,7 +113,7 @@ def main() -> None:
         "|---|---|---|",
         *(f"| {r['input']} | {r['outcome']} | {r['detail']} |" for r in rows),
     ]
-    out.with_suffix(".md").write_text("\n".join(md) + "\n")
+    (out.parent / f"{out.name}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     if len(lines) != len(files):
         print(done.stderr[-3000:], file=sys.stderr)

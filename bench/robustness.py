@@ -179,8 +179,11 @@ def main() -> None:
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "results": report}, indent=1) + "\n")
-    out.with_suffix(".md").write_text(table(meta, report))
+    # out's name may hold a dot (a margin): add the suffix rather than replace one
+    (out.parent / f"{out.name}.json").write_text(
+        json.dumps({"meta": meta, "results": report}, indent=1) + "\n"
+    )
+    (out.parent / f"{out.name}.md").write_text(table(meta, report))
     print(table(meta, report))
 
 
