@@ -31,6 +31,7 @@ QUIET_BELOW_DBFS = -50.0
 MOSTLY_SILENCE_BELOW = 0.2
 SNR_RANGE_DB = (-10.0, 60.0)
 _TINY = 1e-12
+_DIGITAL_SILENCE = 1e-10  # frame power (-100 dBFS): below a 16-bit recording's own noise
 
 
 @dataclass
@@ -70,10 +71,15 @@ def measure(wave: np.ndarray, span: SpeechSpan) -> Quality:
     for s, e in span.segments:
         in_speech[s // n : max(s // n + 1, e // n)] = True
     speech_power = float(power[in_speech].mean()) if in_speech.any() else float(power.mean())
-    outside = power[~in_speech]
+    # Digital silence (an app's padding, a noise gate) is not the background the speech was heard in.
+    recorded = power > _DIGITAL_SILENCE
+    outside = power[~in_speech & recorded]
     # Outside the speech is the noise floor, when there is enough of it (0.2 s); a recording cut
     # tight around the words has little, so the quietest tenth of its frames stands in.
-    noise_power = float(np.median(outside)) if outside.size >= 10 else float(np.percentile(power, 10))
+    if outside.size >= 10:
+        noise_power = float(np.median(outside))
+    else:
+        noise_power = float(np.percentile(power[recorded], 10)) if recorded.any() else 0.0
     snr = 10 * np.log10(max(speech_power - noise_power, _TINY) / max(noise_power, _TINY))
     snr = float(np.clip(snr, *SNR_RANGE_DB))
     level = 10 * np.log10(max(speech_power, _TINY))
