@@ -50,9 +50,7 @@ def main() -> None:
             "snr_db_median": round(float(np.median(snr)), 1),
             "snr_db_p10_p90": [round(float(v), 1) for v in np.percentile(snr, [10, 90])],
             "level_dbfs_median": round(float(np.median([q.level_dbfs for q in got])), 1),
-            "speech_share_median": round(
-                float(np.median([q.speech_seconds / q.duration_seconds for q in got])), 2
-            ),
+            "speech_share_median": share,
             "warned": warned,
             "refused": refused,
         }
