@@ -11,17 +11,30 @@ KNOWN = "WAVE/SPEAKER0001/000010011.flac"  # "WE CALL IT BEAR": speech from abou
 QUIETEST = "WAVE/SPEAKER9646/096460007.flac"
 
 
-def test_speech_is_found_where_it_is_and_padding_moves_it(corpus_dir):
+def test_speech_is_found_where_it_is(corpus_dir):
     wave = load_audio(corpus_dir / KNOWN)
     span = find_speech(wave)
     start, end = span.segments[0][0] / SAMPLE_RATE, span.segments[-1][1] / SAMPLE_RATE
     assert 0.4 < start < 0.8 and 1.9 < end < 2.3
-    padded = np.concatenate([np.zeros(2 * SAMPLE_RATE, np.float32), wave, np.zeros(SAMPLE_RATE, np.float32)])
+    assert abs(span.onset / SAMPLE_RATE - start) < 0.25 and abs(span.offset / SAMPLE_RATE - end) < 0.25
+
+
+@pytest.mark.parametrize("before", [0.37, 1.013, 3.0])
+def test_the_same_speech_is_cut_the_same_whatever_silence_came_before(corpus_dir, before):
+    """Silero's 32 ms windows start at the file's start; the edges on the envelope do not."""
+    wave = load_audio(corpus_dir / KNOWN)
+    same, offset0 = trim_to_speech(wave, find_speech(wave))
+    padded = np.concatenate(
+        [np.zeros(int(before * SAMPLE_RATE), np.float32), wave, np.zeros(SAMPLE_RATE, np.float32)]
+    )
     cut, offset = trim_to_speech(padded, find_speech(padded))
-    # The same speech with the same margin: the cut is as long as the unpadded one's (one VAD window).
-    same, _ = trim_to_speech(wave, span)
-    assert abs(len(cut) - len(same)) <= 512 * 2
-    assert offset == pytest.approx(2 + start - MARGIN_S, abs=0.05)
+    assert abs(len(cut) - len(same)) <= 2
+    n = min(len(cut), len(same))
+    np.testing.assert_allclose(cut[:n], same[:n], atol=1e-3)
+    assert offset == pytest.approx(offset0 + before, abs=2 / SAMPLE_RATE)
+    # exactly MARGIN_S before and after the speech, from the recording or added as silence
+    long, start = trim_to_speech(wave, find_speech(wave), margin_s=5.0)
+    assert start < 0 and len(long) == len(same) + 2 * int((5.0 - MARGIN_S) * SAMPLE_RATE)
 
 
 @pytest.mark.parametrize("gain", [1.0, 0.1, 0.01])
