@@ -44,8 +44,8 @@ def make_inputs(corpus: Path, folder: Path) -> dict[str, Path]:
     speech = wave[int(0.5 * sr) : int(2.1 * sr)]
     files = {
         "clean FLAC": corpus / BEAR,
-        "clean m4a": encode(wave, sr, folder / "bear.m4a"),
-        "clean webm": encode(wave, sr, folder / "bear.webm"),
+        "clean m4a": encode(wave, sr, folder / "bear_m4a.m4a"),
+        "clean webm": encode(wave, sr, folder / "bear_webm.webm"),
         "noise only": folder / "noise.wav",
         "music": folder / "music.wav",
         "25 s silence, 1 s speech": folder / "mostly_silence.wav",
@@ -81,11 +81,19 @@ def main() -> None:
             capture_output=True, text=True, timeout=900,
         )  # fmt: skip
         seconds = time.perf_counter() - t0
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    # results go to stdout as JSON lines (utt_id: the file's stem), errors to stderr ("failed PATH: why")
+    scored = {r["utt_id"]: r for r in map(json.loads, filter(None, done.stdout.splitlines()))}
+    failed = {}
+    for text in done.stderr.splitlines():
+        if text.startswith("failed "):
+            path, _, why = text[len("failed ") :].partition(": ")
+            failed[Path(path).stem] = why
     rows = []
-    for (name, _), line in zip(files.items(), lines, strict=False):
-        if "error" in line:
-            rows.append({"input": name, "outcome": "error", "detail": line["error"]})
+    for name, path in files.items():
+        stem = Path(path).stem
+        line = scored.get(stem)
+        if line is None:
+            rows.append({"input": name, "outcome": "error", "detail": failed.get(stem, "(no result)")})
         else:
             q = line.get("quality", {})
             rows.append(
@@ -115,7 +123,7 @@ def main() -> None:
     ]
     (out.parent / f"{out.name}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
-    if len(lines) != len(files):
+    if len(scored) + len(failed) != len(files):
         print(done.stderr[-3000:], file=sys.stderr)
 
 
