@@ -33,9 +33,10 @@ AudioSource = str | Path | bytes | bytearray | BinaryIO
 def load_audio(source: AudioSource, *, max_seconds: float | None = MAX_SECONDS) -> np.ndarray:
     """Decode `source` (a path, the file's bytes or a binary file object) to 16 kHz mono float32.
 
-    Any format libsndfile reads (WAV, FLAC, OGG/Vorbis, MP3, ...) is accepted; channels are averaged
-    and the rate is converted with soxr's high-quality resampler. ``max_seconds=None`` lifts the
-    length limit (the caller then chunks the audio itself).
+    Any format libsndfile reads (WAV, FLAC, OGG/Vorbis, MP3, ...) is read by it; anything else FFmpeg
+    reads (m4a/AAC, webm/opus, mp4 audio) through PyAV (`lmm_apa.data.decode`). Channels are averaged
+    (a dead channel left out) and the rate is converted with soxr's high-quality resampler.
+    ``max_seconds=None`` lifts the length limit (the caller then chunks the audio itself).
     """
     name, handle = _open(source)
     try:
@@ -45,10 +46,9 @@ def load_audio(source: AudioSource, *, max_seconds: float | None = MAX_SECONDS) 
             _check_length(frames / sr, name, max_seconds)
             data = f.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as e:
-        raise AudioError(
-            f"cannot read audio from {name}: not a supported audio file (WAV, FLAC, OGG, MP3...) "
-            f"or the file is corrupt ({_reason(e)})"
-        ) from None
+        # m4a/AAC, webm/opus, mp4: what phones and browsers record, and libsndfile cannot read.
+        data, sr = _decode_other(handle, name, max_seconds, _reason(e))
+    data = drop_silent_channels(data)
 
     # Some headers (streamed WAV, VBR MP3) carry no or a wrong frame count: check what was decoded.
     _check_length(len(data) / sr, name, max_seconds)
@@ -65,6 +65,30 @@ def load_audio(source: AudioSource, *, max_seconds: float | None = MAX_SECONDS) 
     if sr != SAMPLE_RATE:
         wave = soxr.resample(wave, sr, SAMPLE_RATE, quality="HQ")
     return np.ascontiguousarray(wave, dtype=np.float32)
+
+
+def _decode_other(
+    handle: str | BinaryIO, name: str, max_seconds: float | None, why: str
+) -> tuple[np.ndarray, int]:
+    from lmm_apa.data.decode import DecodeError, decode_with_av
+
+    try:
+        return decode_with_av(handle, max_seconds, lambda s: _check_length(s, name, max_seconds))
+    except DecodeError as e:
+        raise AudioError(
+            f"cannot read audio from {name}: not a supported audio file (WAV, FLAC, OGG, MP3, M4A/AAC, "
+            f"WEBM/OPUS, MP4...) or the file is corrupt ({why}; {e})"
+        ) from None
+
+
+def drop_silent_channels(data: np.ndarray) -> np.ndarray:
+    """(n, channels) without the channels 40 dB or more below the loudest: a stereo recording with
+    one dead microphone channel would otherwise be mixed at half level with nothing."""
+    if data.shape[1] < 2:
+        return data
+    rms = np.sqrt(np.mean(np.square(data, dtype=np.float64), axis=0))
+    live = rms >= rms.max() * 10 ** (-40 / 20)
+    return data if live.all() else data[:, live]
 
 
 def _reason(e: Exception) -> str:

@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from lmm_apa.data.audio import load_audio
+from lmm_apa.data.quality import Recording, prepare_recording
 from lmm_apa.data.records import Utterance
+from lmm_apa.data.speech import shift_times
 from lmm_apa.errors import LmmApaError, ModelError
 from lmm_apa.models.backbone import ADAPTER_JSON
 from lmm_apa.paths import WEIGHTS_DIR
@@ -45,6 +47,7 @@ class ScoreResult:
     utterance: Utterance  # reference words and phones, with the model's scores
     std: dict[Slot, float] | None = None  # one-pass only: spread of each slot's distribution
     problems: list[str] = field(default_factory=list)  # generation only: what did not parse
+    quality: dict[str, Any] | None = None  # the recording's signal quality (`lmm_apa.data.quality`)
 
     @property
     def parsed(self) -> bool:
@@ -57,6 +60,8 @@ class ScoreResult:
             out["uncertainty"] = _uncertainty_json(self.utterance, self.std)
         if self.problems:
             out["problems"] = list(self.problems)
+        if self.quality is not None:
+            out["quality"] = self.quality
         return out
 
 
@@ -93,6 +98,9 @@ class Scorer:
     batch_size: int = DEFAULT_BATCH_SIZE
     read_all_slots: bool = False
     on_readouts: Callable[[list[Utterance], list[Any]], None] | None = None
+    # Score the speech only, cut from the silence around it (`lmm_apa.data.quality.prepare_recording`);
+    # False scores the whole recording, as before (the robustness bench's "before").
+    trim_silence: bool = True
 
     def __init__(
         self,
@@ -116,12 +124,14 @@ class Scorer:
 
     def assess(self, reference: Utterance, wave: np.ndarray) -> ScoreResult:
         """Scores for ``reference`` (its words and phones) read from 16 kHz mono ``wave``."""
+        recording = prepare_recording(wave, trim=self.trim_silence)
+        wave = recording.wave
         heard = self.listener.hear(wave, reference) if self.listener is not None else None
         if self.lmm is None:
             result = ScoreResult(heard.evidence)
         else:
             result = self.lmm_scores(reference, wave, heard)
-        return self._finish(result, heard)
+        return _located(self._finish(result, heard), recording)
 
     def assess_batch(
         self, references: Sequence[Utterance], waves: Sequence[np.ndarray]
@@ -138,9 +148,12 @@ class Scorer:
         out: list[Any] = [None] * n
         heard: list[Any] = [None] * n
         inputs: list[Any] = [None] * n
+        recordings: list[Any] = [None] * n
         batched = self.lmm is not None and self.mode in ("onepass", "twopass")
         for i, (ref, wave) in enumerate(zip(references, waves, strict=True)):
             try:
+                recordings[i] = prepare_recording(wave, trim=self.trim_silence)
+                wave = recordings[i].wave
                 heard[i] = self.listener.hear(wave, ref) if self.listener is not None else None
                 if batched:
                     inputs[i] = self.lmm_inputs(ref, wave, heard[i])
@@ -156,8 +169,8 @@ class Scorer:
                     if self.lmm is None:
                         results[i] = ScoreResult(heard[i].evidence)
                     else:
-                        results[i] = self.lmm_scores(references[i], waves[i], heard[i])
-                out[i] = self._finish(results[i], heard[i])
+                        results[i] = self.lmm_scores(references[i], recordings[i].wave, heard[i])
+                out[i] = _located(self._finish(results[i], heard[i]), recordings[i])
             except LmmApaError as e:
                 out[i] = e
         return out
@@ -289,6 +302,13 @@ def _text_item(audio: Any, text: str, utt_id: str) -> tuple[Utterance, np.ndarra
 
     reference = reference_utterance(text, utt_id)
     return reference, audio if isinstance(audio, np.ndarray) else load_audio(audio)
+
+
+def _located(result: ScoreResult, recording: Recording) -> ScoreResult:
+    """Times on the original recording (the scorer heard it cut to its speech), and its quality."""
+    result.utterance = shift_times(result.utterance, recording.offset_s)
+    result.quality = recording.quality.to_json()
+    return result
 
 
 def _scaled_std(std: dict[Slot, float] | None, share: dict[str, float]) -> dict[Slot, float] | None:

@@ -96,6 +96,12 @@ def render_report(result: dict[str, Any], audio: str) -> None:
         console.print(f"[yellow]extra speech:[/] {_seconds(ins['start'], ins['end'])} {_where(ins, result)}")
     for problem in result.get("problems", []):
         console.print(f"[yellow]note:[/] {problem}")
+    if result.get("quality"):
+        from lmm_apa.data.quality import summary
+
+        console.print(f"[dim]recording: {summary(result['quality'])}[/]")
+        for warning in result["quality"]["warnings"]:
+            console.print(f"[yellow]warning:[/] {warning}")
 
 
 def _seconds(start: float, end: float) -> str:

@@ -2,7 +2,7 @@
 
 `ScoreResponse` is the corpus schema (`Utterance.to_corpus_dict()`: a scores.json entry plus
 `utt_id`) with additions: `feedback` (plain-language hints for the page), `meta`, and, when the
-scorer gives them, `uncertainty` and `problems` (as in `ScoreResult.to_json()`, the CLI's output).
+scorer gives them, `uncertainty`, `problems` and `quality` (as in `ScoreResult.to_json()`, the CLI's output).
 When a forced aligner ran, words carry their times and error type and the response its
 `insertions` (`lmm_apa.data.records`); absent otherwise. Asked for, words carry their phones in IPA
 (`phones=ipa`, `lmm_apa.data.ipa`) and every score is on 0-100 (`scale=100`, `lmm_apa.data.scale100`,
@@ -150,6 +150,23 @@ class WhisperMeta(BaseModel):
     )
 
 
+class Quality(BaseModel):
+    """The recording's signal quality (`lmm_apa.data.quality`): what the scores were read from."""
+
+    snr_db: float = Field(
+        description="Estimated signal-to-noise ratio: speech frames over the noise floor, dB."
+    )
+    clipped_share: float = Field(ge=0, le=1, description="Share of samples at full scale (clipped).")
+    speech_seconds: float = Field(ge=0, description="Speech found by the voice-activity detector, seconds.")
+    level_dbfs: float = Field(description="RMS level of the speech, dB full scale.")
+    duration_seconds: float = Field(ge=0, description="Length of the whole recording, seconds.")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Plain-language warnings where scores are less reliable: too noisy, clipped, too quiet, "
+        "mostly silence. Empty for a good recording.",
+    )
+
+
 class ScoreMeta(BaseModel):
     model: str = Field(description="Name of the scorer that produced the scores.")
     audio_seconds: float = Field(description="Length of the decoded audio.")
@@ -195,6 +212,11 @@ class ScoreResponse(BaseModel):
     )
     problems: list[str] | None = Field(
         None, description="Optional (generation mode): parts of the model's answer that did not parse."
+    )
+    quality: Quality | None = Field(
+        None,
+        description="Optional (the package's scorer): the recording's signal quality and warnings; the "
+        "scores were read from its speech only, the silence around it cut.",
     )
     meta: ScoreMeta
 

@@ -41,7 +41,8 @@ function updateSubmit() {
 }
 
 // ---- audio: anything the browser decodes -> 16 kHz mono 16-bit WAV ----
-// The server reads WAV/FLAC/OGG/MP3 only; MediaRecorder gives webm/opus, so we decode here.
+// The server reads webm/opus and m4a too (PyAV), but a WAV is smaller to check and plays back
+// everywhere, so we decode here when the browser can, and send the original when it cannot.
 async function toWav(blob) {
   const bytes = await blob.arrayBuffer();
   // decodeAudioData resamples to the context's rate: an OfflineAudioContext at 16 kHz does both jobs.
@@ -107,14 +108,15 @@ async function startRecording() {
   recorder.ondataavailable = (e) => e.data.size && chunks.push(e.data);
   recorder.onstop = async () => {
     stream.getTracks().forEach((t) => t.stop());
+    const blob = new Blob(chunks, { type: recorder.mimeType });
+    $("file").value = ""; // the recording replaces any chosen file
     try {
-      const wav = await toWav(new Blob(chunks, { type: recorder.mimeType }));
-      $("file").value = ""; // the recording replaces any chosen file
-      useAudio(wav, "recording.wav");
-      setStatus("Recording ready. Press “Score my reading”.");
-    } catch (e) {
-      setStatus(`Could not read the recording (${e.message}). Try again or upload a file.`, true);
+      useAudio(await toWav(blob), "recording.wav");
+    } catch {
+      // The browser cannot decode its own recording: the server reads webm/opus and mp4 itself.
+      useAudio(blob, recorder.mimeType.includes("mp4") ? "recording.m4a" : "recording.webm");
     }
+    setStatus("Recording ready. Press “Score my reading”.");
   };
   state.recorder = recorder;
   recorder.start();
@@ -368,12 +370,30 @@ function draw() {
     extraAfter(i);
   });
 
+  drawQuality(result.quality);
+
   const hints = $("hints");
   hints.replaceChildren();
   const feedback = result.feedback || [];
   if (feedback.length === 0) hints.append(el("li", { text: "Well read: no word stood out as weak." }));
   for (const hint of feedback) hints.append(el("li", { class: "hint", text: hint.message }));
   drawAttempts();
+}
+
+// The recording's quality (the server's `quality`): one line, and its warnings where scores are less reliable.
+function drawQuality(quality) {
+  const box = $("quality");
+  box.replaceChildren();
+  box.hidden = !quality;
+  if (!quality) return;
+  box.append(el("p", {
+    class: "help quality-summary",
+    text: `Recording: ${quality.speech_seconds.toFixed(1)} s of speech in ${quality.duration_seconds.toFixed(1)} s, ` +
+      `${Math.round(quality.snr_db)} dB above the background noise.`,
+  }));
+  if (quality.warnings.length) {
+    box.append(el("ul", { class: "quality-warnings" }, quality.warnings.map((w) => el("li", { text: w }))));
+  }
 }
 
 // ---- attempts: kept in this tab's sessionStorage only, so a learner can compare tries ----
