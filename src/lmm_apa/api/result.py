@@ -6,7 +6,8 @@ aligner's keys and ``meta``), and `Result.from_dict` reads it back, so results s
 load again as objects. Keys this module does not know are kept in ``extra`` and written back
 unchanged, so a round trip loses nothing.
 
-Only the standard library here: importing the result types must not load torch.
+Only the standard library and the corpus schema (`data.records`, pydantic) here: importing the result
+types must not load torch.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SENTENCE_ASPECTS: tuple[str, ...] = ("accuracy", "completeness", "fluency", "prosodic", "total")
-WORD_ASPECTS: tuple[str, ...] = ("accuracy", "stress", "total")
+from lmm_apa.data.records import SENTENCE_ASPECTS, WORD_ASPECTS, word_head
 
 # Word keys `from_dict` turns into attributes; any other key goes to `WordResult.extra`.
 _WORD_KEYS = frozenset(
@@ -87,13 +87,7 @@ class WordResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The word in the corpus schema (keys in the order `lmm-apa score --json` writes them)."""
-        out: dict[str, Any] = {"text": self.text}
-        for aspect in WORD_ASPECTS:
-            if getattr(self, aspect) is not None:
-                out[aspect] = getattr(self, aspect)
-        out["phones"] = [p.symbol for p in self.phones]
-        if any(p.accuracy is not None for p in self.phones):
-            out["phones-accuracy"] = [p.accuracy for p in self.phones]
+        out = word_head(self.text, {a: getattr(self, a) for a in WORD_ASPECTS}, self.phones)
         extra = dict(self.extra)
         if "mispronunciations" in extra:  # the official download's key, where the corpus puts it
             out["mispronunciations"] = extra.pop("mispronunciations")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Literal, get_args
@@ -191,13 +191,7 @@ class Word(BaseModel):
         return getattr(self, aspect)
 
     def to_corpus_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"text": self.text}
-        for aspect in WORD_ASPECTS:
-            if getattr(self, aspect) is not None:
-                out[aspect] = getattr(self, aspect)
-        out["phones"] = [p.symbol for p in self.phones]
-        if any(p.accuracy is not None for p in self.phones):
-            out["phones-accuracy"] = [p.accuracy for p in self.phones]
+        out = word_head(self.text, {a: getattr(self, a) for a in WORD_ASPECTS}, self.phones)
         if self.mispronunciations is not None:
             out["mispronunciations"] = self.mispronunciations
         if self.aligned:
@@ -229,6 +223,18 @@ class Word(BaseModel):
             mispronunciations=d.get("mispronunciations"),
             **{name: d.get(key) for name, key in _ALIGNMENT_KEYS.items()},
         )
+
+
+def word_head(text: str, scores: dict[str, float | None], phones: Sequence[Any]) -> dict[str, Any]:
+    """A word's first keys in the corpus schema, in the corpus' order: text, its scores (those set),
+    phones, and phones-accuracy when any phone is scored. ``phones`` have ``symbol`` and ``accuracy``
+    (this module's `Phone`, or the public API's result)."""
+    out: dict[str, Any] = {"text": text}
+    out.update({aspect: scores[aspect] for aspect in WORD_ASPECTS if scores.get(aspect) is not None})
+    out["phones"] = [p.symbol for p in phones]
+    if any(p.accuracy is not None for p in phones):
+        out["phones-accuracy"] = [p.accuracy for p in phones]
+    return out
 
 
 class Utterance(BaseModel):
