@@ -81,8 +81,8 @@ def resolve_precision(requested: str = "auto", device=None, cpuinfo: Path = CPUI
 
 
 def check_precision(value: str) -> str:
-    """The value if it is one of PRECISIONS, else a `ConfigError` naming them (the CLI turns it into
-    a usage error: `interfaces.cli.options.precision_option`)."""
+    """The value if it is one of PRECISIONS, else a `ConfigError` naming them (a training config's
+    setting; the CLI's `--precision` is an enum that typer checks before anything loads)."""
     if value not in PRECISIONS:
         raise ConfigError(f"{value!r} is not one of {', '.join(PRECISIONS)}")
     return value
