@@ -17,7 +17,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lmm_apa.data.records import SENTENCE_ASPECTS, WORD_ASPECTS, word_head
+from lmm_apa.data.records import (
+    SENTENCE_ASPECTS,
+    WORD_ASPECTS,
+    insertion_dict,
+    phone_rows,
+    utterance_head,
+    utterance_text,
+    word_head,
+    word_scores,
+)
 
 # Word keys `from_dict` turns into attributes; any other key goes to `WordResult.extra`.
 _WORD_KEYS = frozenset(
@@ -30,6 +39,8 @@ _RESULT_KEYS = frozenset(
     {"utt_id", "text", *SENTENCE_ASPECTS, "words", "insertions", "uncertainty", "problems", "reference"}
     | {"scale", "meta"}
 )
+# A phone's parallel lists after its accuracy, in `PhoneResult`'s order (start, end, heard, IPA).
+_PHONE_COLUMNS = ("phones-start", "phones-end", "phones-heard", "phones-ipa", "phones-heard-ipa")
 # Word keys only an aligner writes: any of them present means the word was aligned.
 _ALIGNMENT_KEYS = ("start", "end", "error_type", "phones-start", "phones-end", "phones-heard")
 
@@ -108,36 +119,13 @@ class WordResult:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> WordResult:
         """A word from its corpus-schema dict (the inverse of `to_dict`)."""
-        symbols = list(d.get("phones") or [])
-        n = len(symbols)
-
-        def column(key: str) -> list[Any]:
-            values = d.get(key)
-            if values is None:
-                return [None] * n
-            if len(values) != n:
-                raise ValueError(f"word {d.get('text')!r}: {n} phones but {len(values)} {key!r} entries")
-            return list(values)
-
-        columns = zip(
-            symbols,
-            column("phones-accuracy"),
-            column("phones-start"),
-            column("phones-end"),
-            column("phones-heard"),
-            column("phones-ipa"),
-            column("phones-heard-ipa"),
-            strict=True,
-        )
+        rows = phone_rows(d, ("phones-accuracy", *_PHONE_COLUMNS))
         phones = tuple(
             PhoneResult(symbol=s, accuracy=a, start=st, end=en, heard=h, ipa=i, heard_ipa=hi)
-            for s, a, st, en, h, i, hi in columns
+            for s, a, st, en, h, i, hi in rows
         )
         return cls(
-            text=d["text"],
-            accuracy=d.get("accuracy"),
-            stress=d.get("stress"),
-            total=d.get("total"),
+            **word_scores(d),
             phones=phones,
             start=d.get("start"),
             end=d.get("end"),
@@ -200,15 +188,10 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """The corpus schema, as one line of `lmm-apa score --json` (``meta`` included)."""
-        out: dict[str, Any] = {"utt_id": self.utt_id, "text": self.text}
-        for aspect in SENTENCE_ASPECTS:
-            if getattr(self, aspect) is not None:
-                out[aspect] = getattr(self, aspect)
+        out = utterance_head(self.utt_id, self.text, {a: getattr(self, a) for a in SENTENCE_ASPECTS})
         out["words"] = [w.to_dict() for w in self.words]
         if self.insertions is not None:
-            out["insertions"] = [
-                {"start": i.start, "end": i.end, "after_word": i.after_word} for i in self.insertions
-            ]
+            out["insertions"] = [insertion_dict(i) for i in self.insertions]
         if self.uncertainty is not None:
             out["uncertainty"] = self.uncertainty
         if self.problems:
@@ -247,7 +230,7 @@ class Result:
         insertions = d.get("insertions")
         return cls(
             utt_id=str(d.get("utt_id", "")),
-            text=d.get("text") or " ".join(w.text for w in words),
+            text=utterance_text(d),
             words=words,
             **{a: d.get(a) for a in SENTENCE_ASPECTS},
             reference="transcribed" if d.get("reference") == "transcribed" else "given",

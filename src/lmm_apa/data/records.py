@@ -119,7 +119,7 @@ class Insertion(BaseModel):
         return self
 
     def to_corpus_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "after_word": self.after_word}
+        return insertion_dict(self)
 
 
 # Word fields an aligner fills, with their corpus keys (parallel lists keep the hyphen).
@@ -204,21 +204,12 @@ class Word(BaseModel):
 
     @classmethod
     def from_corpus_dict(cls, d: dict[str, Any]) -> Word:
-        symbols = list(d.get("phones") or [])
-        accs = d.get("phones-accuracy")
-        if accs is not None and len(accs) != len(symbols):
-            raise ValueError(
-                f"word {d.get('text')!r}: {len(symbols)} phones but {len(accs)} phone accuracies"
-            )
         phones = [
-            Phone(symbol=s, accuracy=None if accs is None or accs[i] is None else float(accs[i]))
-            for i, s in enumerate(symbols)
+            Phone(symbol=s, accuracy=None if a is None else float(a))
+            for s, a in phone_rows(d, ("phones-accuracy",))
         ]
         return cls(
-            text=d["text"],
-            accuracy=d.get("accuracy"),
-            stress=d.get("stress"),
-            total=d.get("total"),
+            **word_scores(d),
             phones=phones,
             mispronunciations=d.get("mispronunciations"),
             **{name: d.get(key) for name, key in _ALIGNMENT_KEYS.items()},
@@ -235,6 +226,45 @@ def word_head(text: str, scores: dict[str, float | None], phones: Sequence[Any])
     if any(p.accuracy is not None for p in phones):
         out["phones-accuracy"] = [p.accuracy for p in phones]
     return out
+
+
+def word_scores(d: dict[str, Any]) -> dict[str, Any]:
+    """A corpus-schema word's text and scores (None where not given), as keyword arguments."""
+    return {"text": d["text"], **{aspect: d.get(aspect) for aspect in WORD_ASPECTS}}
+
+
+def phone_rows(d: dict[str, Any], keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """A corpus-schema word's phones, one row each: the symbol, then its entry in each of the
+    parallel lists ``keys`` (None for a list the word lacks). A list whose length is not the
+    number of phones raises ValueError."""
+    symbols = list(d.get("phones") or [])
+    n = len(symbols)
+    columns = []
+    for key in keys:
+        values = d.get(key)
+        if values is not None and len(values) != n:
+            raise ValueError(f"word {d.get('text')!r}: {n} phones but {len(values)} {key!r} entries")
+        columns.append([None] * n if values is None else list(values))
+    return list(zip(symbols, *columns, strict=True))
+
+
+def utterance_head(utt_id: str | None, text: str, scores: dict[str, float | None]) -> dict[str, Any]:
+    """An utterance's first keys in the corpus schema: utt_id (unless None), text, and its scores
+    (those set), in the corpus' order; ``words`` come next."""
+    out: dict[str, Any] = {} if utt_id is None else {"utt_id": utt_id}
+    out["text"] = text
+    out.update({aspect: scores[aspect] for aspect in SENTENCE_ASPECTS if scores.get(aspect) is not None})
+    return out
+
+
+def utterance_text(d: dict[str, Any]) -> str:
+    """A corpus-schema utterance's text, or its words' joined when it has none."""
+    return d.get("text") or " ".join(w["text"] for w in d.get("words") or [])
+
+
+def insertion_dict(ins: Any) -> dict[str, Any]:
+    """An insertion (this module's, or the public API's result) in the corpus schema."""
+    return {"start": ins.start, "end": ins.end, "after_word": ins.after_word}
 
 
 class Utterance(BaseModel):
@@ -289,11 +319,8 @@ class Utterance(BaseModel):
 
     def to_corpus_dict(self, with_id: bool = True) -> dict[str, Any]:
         """The corpus schema (a scores.json entry; with ``utt_id`` it is a predictions line)."""
-        out: dict[str, Any] = {"utt_id": self.utt_id} if with_id else {}
-        out["text"] = self.text
-        for aspect in SENTENCE_ASPECTS:
-            if getattr(self, aspect) is not None:
-                out[aspect] = getattr(self, aspect)
+        scores = {a: getattr(self, a) for a in SENTENCE_ASPECTS}
+        out = utterance_head(self.utt_id if with_id else None, self.text, scores)
         out["words"] = [w.to_corpus_dict() for w in self.words]
         if self.insertions is not None:
             out["insertions"] = [ins.to_corpus_dict() for ins in self.insertions]
@@ -306,7 +333,7 @@ class Utterance(BaseModel):
             raise ValueError("utterance has no utt_id")
         return cls(
             utt_id=str(uid),
-            text=d.get("text") or " ".join(w["text"] for w in d.get("words", [])),
+            text=utterance_text(d),
             words=[Word.from_corpus_dict(w) for w in d.get("words", [])],
             **{a: d.get(a) for a in SENTENCE_ASPECTS},
             insertions=d.get("insertions"),

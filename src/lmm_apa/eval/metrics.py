@@ -22,7 +22,7 @@ Utterances without a speaker are their own cluster.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +78,16 @@ def pair_scores(
             else:
                 pairs[(granularity, aspect)].add(float(y), float(p), cluster)
 
+    def by_position(kind: str, items: Sequence[Any], predicted: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
+        """Each label item with the prediction at its position (None past the predicted ones),
+        counting the missing ones as it goes and the extra predictions once all are paired."""
+        for i, item in enumerate(items):
+            match = predicted[i] if i < len(predicted) else None
+            if match is None:
+                missing[kind] += 1
+            yield item, match
+        extra[kind] += max(0, len(predicted) - len(items))
+
     label_ids = {u.utt_id for u in labels}
     extra["utterances"] = sum(1 for uid in preds if uid not in label_ids)
 
@@ -87,22 +97,13 @@ def pair_scores(
         if pred is None:
             missing["utterances"] += 1
         pair_item("sentence", utt, pred, cluster)
-        pred_words = pred.words if pred is not None else []
-        for i, word in enumerate(utt.words):
-            pword = pred_words[i] if i < len(pred_words) else None
-            if pword is None:
-                missing["words"] += 1
-            elif pword.text.strip().upper() != word.text.strip().upper():
+        for word, pword in by_position("words", utt.words, pred.words if pred is not None else []):
+            if pword is not None and pword.text.strip().upper() != word.text.strip().upper():
                 mismatched += 1
             pair_item("word", word, pword, cluster)
             pred_phones = pword.phones if pword is not None else []
-            for j, phone in enumerate(word.phones):
-                pphone = pred_phones[j] if j < len(pred_phones) else None
-                if pphone is None:
-                    missing["phones"] += 1
+            for phone, pphone in by_position("phones", word.phones, pred_phones):
                 pair_item("phone", phone, pphone, cluster)
-            extra["phones"] += max(0, len(pred_phones) - len(word.phones))
-        extra["words"] += max(0, len(pred_words) - len(utt.words))
 
     bookkeeping = {
         "missing": {**missing, "fields": missing_fields},

@@ -12,6 +12,9 @@ This matches TRL's CPO trainer with ``loss_type="simpo"`` (``logits = pi_lograti
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -71,18 +74,22 @@ def simpo_loss(
     return losses, beta * chosen_logps.detach(), beta * rejected_logps.detach()
 
 
+# Preference losses by name, each ``(chosen_logps, rejected_logps, beta, gamma, label_smoothing=0.0)
+# -> (losses, chosen_rewards, rejected_rewards)`` as `simpo_loss`.
+PREFERENCE_LOSSES: dict[str, Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {
+    "simpo": simpo_loss,
+}
+
+
 def preference_loss(
-    loss_type: str,
-    chosen_logps: torch.Tensor,
-    rejected_logps: torch.Tensor,
-    beta: float,
-    gamma: float,
-    label_smoothing: float = 0.0,
+    loss_type: str, *args: Any, **kwargs: Any
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Dispatch on the preference loss type (only ``simpo`` has a preference term)."""
-    if loss_type == "simpo":
-        return simpo_loss(chosen_logps, rejected_logps, beta, gamma, label_smoothing)
-    raise ValueError(f"unknown preference loss type {loss_type!r}; expected 'simpo'")
+    """Dispatch on the preference loss type (only ``simpo`` has a preference term); the other
+    arguments go to that loss (`simpo_loss`'s)."""
+    if loss_type not in PREFERENCE_LOSSES:
+        expected = " or ".join(repr(name) for name in PREFERENCE_LOSSES)
+        raise ValueError(f"unknown preference loss type {loss_type!r}; expected {expected}")
+    return PREFERENCE_LOSSES[loss_type](*args, **kwargs)
 
 
 def objective(

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 
+from lmm_apa.api.assessor import Phones
 from lmm_apa.data.splits import SPLITS
 from lmm_apa.infer.scorer import MODES
 from lmm_apa.models.precision import PRECISIONS
@@ -34,32 +35,20 @@ Task = _choices("Task", (*TASKS, "all"))  # all: one example per task
 RejectedKind = _choices("RejectedKind", REJECTED_KINDS)
 
 
-class OutputFormat(StrEnum):
-    jsonl = "jsonl"
-    csv = "csv"
-
-
-class PhoneSymbols(StrEnum):
-    arpabet = "arpabet"
-    ipa = "ipa"
+# `score --format`: JSON Lines (the corpus schema) or CSV (`score_cmd.CsvSink`).
+OutputFormat = _choices("OutputFormat", ("jsonl", "csv"))
+PhoneSymbols = _choices("PhoneSymbols", get_args(Phones))
+# uvicorn's log levels (the keys of `uvicorn.config.LOG_LEVELS`), written out so that starting the
+# CLI does not import uvicorn.
+LogLevel = _choices("LogLevel", ("critical", "error", "warning", "info", "debug", "trace"))
 
 
 class Scale(StrEnum):
-    """The scales of a result: the corpus' own (10) or all on 0-100."""
+    """The scales of a result: the corpus' own (10) or all on 0-100. Members are named for what the
+    scale is (`Scale.corpus`), which `_choices` (members named as their values) cannot give."""
 
     corpus = "10"
     hundred = "100"
-
-
-class LogLevel(StrEnum):
-    """uvicorn's log levels."""
-
-    critical = "critical"
-    error = "error"
-    warning = "warning"
-    info = "info"
-    debug = "debug"
-    trace = "trace"
 
 
 # Help texts several commands share, so that they say the same thing everywhere.
