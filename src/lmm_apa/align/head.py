@@ -1,10 +1,11 @@
 """`PhoneHead`: a small CTC phone recogniser on the frozen Whisper-base encoder frames (50 Hz).
 
-A linear bottleneck, then ``n_layers`` residual 1-D convolution blocks (``arch="conv"``, the default)
-or a BiLSTM of ``n_layers`` layers (``arch="lstm"``). The Whisper encoder above it already attends
-over the whole recording, so the head needs little context of its own: the convolutions see 13
-frames (260 ms). They train ~8x faster than the BiLSTM on a 2-core CPU (large matrix products instead of a sequential recurrence:
-about 30 s against 250 s an epoch of 2000 recordings), and add milliseconds to scoring.
+A linear bottleneck, then ``n_layers`` residual 1-D convolution blocks (``arch="conv"``, the
+default) or a BiLSTM of ``n_layers`` layers (``arch="lstm"``). The Whisper encoder above it already
+attends over the whole recording, so the head needs little context of its own: the convolutions see
+13 frames (260 ms). They train ~8x faster than the BiLSTM on a 2-core CPU (large matrix products
+instead of a sequential recurrence: about 30 s against 250 s an epoch of 2000 recordings), and add
+milliseconds to scoring.
 It is trained on the corpus' canonical phones (`lmm_apa.align.train_head`), so its posteriors
 say how much each frame sounds like each phone *as Mandarin-L1 learners say it*; the gap between the
 canonical phone and its best competitor is the goodness-of-pronunciation evidence.
