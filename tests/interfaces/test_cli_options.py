@@ -27,3 +27,10 @@ def test_the_split_help_names_every_split():
     for split in SPLITS:
         assert split in options.SPLIT_HELP
     assert "test" not in options.TRAIN_SPLIT_HELP.split(" | ")[0]
+
+
+def test_log_levels_are_uvicorns():
+    # written out in options.py so that the CLI starts without importing uvicorn
+    from uvicorn.config import LOG_LEVELS
+
+    assert set(values(options.LogLevel)) == set(LOG_LEVELS)
