@@ -1,6 +1,6 @@
 import pytest
 from hypothesis import given, settings
-from task_strategies import utterances
+from tests.tasks.task_strategies import utterances
 
 from lmm_apa.data.records import SCALES
 from lmm_apa.tasks.answer import (

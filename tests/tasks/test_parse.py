@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from task_strategies import utterances
+from tests.tasks.task_strategies import utterances
 
 from lmm_apa.data.records import Utterance
 from lmm_apa.tasks.answer import TASKS, serialize, slots

@@ -12,7 +12,7 @@ optimizer state included): a wrong optimizer state on resume shows in step 2's l
 from pathlib import Path
 
 import pytest
-from launching import LOGGED, assert_trained_as_one, launch, two_process_train
+from tests.train.launching import LOGGED, assert_trained_as_one, launch, two_process_train
 
 from lmm_apa.train.loop import train
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from launching import BIN, LMM_APA, REPO, assert_trained_as_one, launch
+from tests.train.launching import BIN, LMM_APA, REPO, assert_trained_as_one, launch
 
 from lmm_apa.train.log import read_log
 from lmm_apa.train.loop import train

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from launching import adapter_weights, assert_trained_as_one, launch, two_process_train
+from tests.train.launching import adapter_weights, assert_trained_as_one, launch, two_process_train
 
 from lmm_apa.train.loop import train
 

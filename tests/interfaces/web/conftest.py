@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from scorer_double import (  # tests/interfaces/web/ is on sys.path (pytest rootdir import)
+from tests.interfaces.web.scorer_double import (
     EnergyScorer,
     ScriptTranscriber,
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from scorer_double import EnergyScorer, ScriptTranscriber
+from tests.interfaces.web.scorer_double import EnergyScorer, ScriptTranscriber
 
 from lmm_apa.data.audio import load_audio
 from lmm_apa.interfaces.web import create_app

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-from scorer_double import EnergyScorer, UncertainScorer
+from tests.interfaces.web.scorer_double import EnergyScorer, UncertainScorer
 
 from lmm_apa.data.lexicon import canonical_words
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from scorer_double import EnergyScorer
+from tests.interfaces.web.scorer_double import EnergyScorer
 
 from lmm_apa.errors import LexiconError
 from lmm_apa.interfaces.web.gate import QueueFull, ScoringGate
