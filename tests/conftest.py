@@ -39,3 +39,19 @@ def official_whisper_dir(tmp_path_factory) -> Path:
     for name in ("config.json", "model.bin", "tokenizer.json", "vocabulary.txt"):
         (folder / name).symlink_to(packaged / name)
     return folder
+
+
+@pytest.fixture(scope="session")
+def train_utts(corpus_dir: Path) -> list:
+    """The real Speechocean762 train split, read once per test session."""
+    from lmm_apa.data.speechocean import load_speechocean762
+
+    return load_speechocean762(corpus_dir, split="train")
+
+
+@pytest.fixture
+def cached_corpus(train_utts, monkeypatch):
+    """load_speechocean762 answered from the session's copy: the corpus is read once per run."""
+    import lmm_apa.data.speechocean as speechocean
+
+    monkeypatch.setattr(speechocean, "load_speechocean762", lambda root, split="train": list(train_utts))
