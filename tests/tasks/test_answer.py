@@ -1,6 +1,5 @@
 import pytest
 from hypothesis import given, settings
-from task_strategies import utterances
 
 from lmm_apa.data.records import SCALES
 from lmm_apa.tasks.answer import (
@@ -17,6 +16,7 @@ from lmm_apa.tasks.answer import (
     value_of_units,
 )
 from lmm_apa.tasks.parse import parse_answer
+from tests.tasks.task_strategies import utterances
 
 EXAMPLE_ANSWERS = {
     "multi": (

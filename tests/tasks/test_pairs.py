@@ -3,11 +3,11 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from task_strategies import utterances
 
 from lmm_apa.tasks.answer import MAX_UNITS, TASK_LEVELS, TASKS, Slot, serialize, slots, units_of
 from lmm_apa.tasks.pairs import STEPS, all_units, perturb, rejected_answers
 from lmm_apa.tasks.parse import parse_answer
+from tests.tasks.task_strategies import utterances
 
 
 def _answer_units(text, utt, task):

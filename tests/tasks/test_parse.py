@@ -3,11 +3,11 @@
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from task_strategies import utterances
 
 from lmm_apa.data.records import Utterance
 from lmm_apa.tasks.answer import TASKS, serialize, slots
 from lmm_apa.tasks.parse import parse_answer
+from tests.tasks.task_strategies import utterances
 
 
 def _values(result, utt, task):

@@ -12,9 +12,9 @@ optimizer state included): a wrong optimizer state on resume shows in step 2's l
 from pathlib import Path
 
 import pytest
-from launching import LOGGED, assert_trained_as_one, launch, two_process_train
 
 from lmm_apa.train.loop import train
+from tests.train.launching import LOGGED, assert_trained_as_one, launch, two_process_train
 
 pytest.importorskip("deepspeed", reason="deepspeed is not installed (pip install deepspeed)")
 pytestmark = pytest.mark.multiprocess  # in the default run: ~1-2 min each on 2 idle cores

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from launching import BIN, LMM_APA, REPO, assert_trained_as_one, launch
 
 from lmm_apa.train.log import read_log
 from lmm_apa.train.loop import train
+from tests.train.launching import BIN, LMM_APA, REPO, assert_trained_as_one, launch
 
 pytestmark = pytest.mark.multiprocess  # in the default run: ~1-1.5 min each on 2 idle cores
 

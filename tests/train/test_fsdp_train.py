@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from launching import adapter_weights, assert_trained_as_one, launch, two_process_train
 
 from lmm_apa.train.loop import train
+from tests.train.launching import adapter_weights, assert_trained_as_one, launch, two_process_train
 
 pytestmark = pytest.mark.multiprocess  # in the default run: ~1-1.5 min each on 2 idle cores
 

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from scorer_double import (  # tests/interfaces/web/ is on sys.path (pytest rootdir import)
+
+from lmm_apa.interfaces.web import Limits, create_app
+from tests.interfaces.web.scorer_double import (
     EnergyScorer,
     ScriptTranscriber,
 )
-
-from lmm_apa.interfaces.web import Limits, create_app
 
 BEAR_UTT = ("SPEAKER0001", "000010011", "WE CALL IT BEAR")
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from scorer_double import EnergyScorer, ScriptTranscriber
 
 from lmm_apa.data.audio import load_audio
 from lmm_apa.interfaces.web import create_app
 from lmm_apa.interfaces.web.server import serve_in_background
+from tests.interfaces.web.scorer_double import EnergyScorer, ScriptTranscriber
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [

@@ -139,7 +139,7 @@ def test_serve_with_a_missing_model_fails_cleanly(tmp_path):
 
 def test_unscripted_request_with_the_real_whisper(bear_flac):
     """No sentence: the app's own transcriber (Whisper-base, loaded on first use) gives the reference."""
-    from scorer_double import EnergyScorer
+    from tests.interfaces.web.scorer_double import EnergyScorer
 
     scorer = EnergyScorer()
     with TestClient(create_app(lambda: scorer, model_name="energy-double")) as client:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-from scorer_double import EnergyScorer, UncertainScorer
 
 from lmm_apa.data.lexicon import canonical_words
+from tests.interfaces.web.scorer_double import EnergyScorer, UncertainScorer
 
 
 def wav_bytes(wave: np.ndarray, rate: int = 16000) -> bytes:

@@ -8,10 +8,10 @@ import io
 
 import jsonschema
 from fastapi.testclient import TestClient
-from scorer_double import EnergyScorer
 
 from lmm_apa.interfaces.csv_rows import columns, word_rows
 from lmm_apa.interfaces.web import create_app
+from tests.interfaces.web.scorer_double import EnergyScorer
 
 TEXT = "WE CALL IT BEAR"
 

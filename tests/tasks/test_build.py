@@ -1,10 +1,8 @@
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from lmm_apa.errors import DataError
-from lmm_apa.interfaces.cli import app
 from lmm_apa.tasks.answer import TASKS
 from lmm_apa.tasks.build import build_dataset, load_split, make_record, make_records
 from lmm_apa.tasks.parse import parse_answer
@@ -26,14 +24,6 @@ def test_make_record(example_utt):
 def test_make_record_without_labels_is_a_data_error(example_utt):
     with pytest.raises(DataError, match="no sentence accuracy"):
         make_record(example_utt.model_copy(update={"accuracy": None}), "sentence")
-
-
-@pytest.fixture
-def cached_corpus(train_utts, monkeypatch):
-    """load_speechocean762 answered from the session's copy: the corpus is read once per run."""
-    import lmm_apa.data.speechocean as speechocean
-
-    monkeypatch.setattr(speechocean, "load_speechocean762", lambda root, split="train": list(train_utts))
 
 
 def test_build_all_tasks(corpus_dir, cached_corpus, tmp_path):
@@ -69,40 +59,3 @@ def test_bad_arguments(corpus_dir, tmp_path):
         load_split(corpus_dir, "test")
     with pytest.raises(DataError, match="unknown task"):
         build_dataset(corpus_dir, tmp_path / "x.jsonl", tasks=("words",))
-
-
-def test_cli_data_build(corpus_dir, cached_corpus, tmp_path):
-    out = tmp_path / "dev.jsonl"
-    args = ["data", "build", "--data", str(corpus_dir), "--split", "dev", "--task", "phone"]
-    result = CliRunner().invoke(app, [*args, "--out", str(out), "--limit", "3", "--n-rejected", "1"])
-    assert result.exit_code == 0, result.output
-    assert "examples" in result.output and "phone 3" in result.output
-    records = _read(out)
-    assert [r["task"] for r in records] == ["phone"] * 3
-    assert all(isinstance(r["rejected"], str) for r in records)
-
-    bad = CliRunner().invoke(app, [*args[:-1], "nope", "--out", str(out)])
-    assert isinstance(bad.exception, DataError)
-
-
-def test_cli_data_build_swapped_rejected_answers(corpus_dir, cached_corpus, tmp_path):
-    from collections import Counter
-
-    def values(text):  # the answer's score symbols, in order
-        return Counter(ch for k, ch in enumerate(text) if k and text[k - 1] in ":/=" and ch in "0123456789X")
-
-    args = ["data", "build", "--data", str(corpus_dir), "--split", "dev", "--task", "word", "--limit", "8"]
-    kept = {}
-    for kind in ("perturb", "swap"):
-        out = tmp_path / f"{kind}.jsonl"
-        result = CliRunner().invoke(app, [*args, "--out", str(out), "--rejected-kind", kind])
-        assert result.exit_code == 0, result.output
-        rows = _read(out)
-        assert len(rows) == 8
-        # a swap keeps the chosen answer's scores and trades two of them; a perturbation moves them
-        kept[kind] = sum(values(r["rejected"]) == values(r["chosen"]) for r in rows)
-    # (an utterance whose words all score alike has nothing to swap and gets a perturbed answer)
-    assert kept["perturb"] == 0 and kept["swap"] >= 3
-
-    bad = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "x.jsonl"), "--rejected-kind", "flip"])
-    assert isinstance(bad.exception, DataError)

@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from scorer_double import EnergyScorer
 
 from lmm_apa.errors import LexiconError
 from lmm_apa.interfaces.web.gate import QueueFull, ScoringGate
 from lmm_apa.interfaces.web.server import serve_in_background
+from tests.interfaces.web.scorer_double import EnergyScorer
 
 SENTENCES = ("WE CALL IT BEAR", "TOM GIVES UP BOXING", "KATE GOT THE TOMATO", "MANDY HAS A BIG ARM")
 

@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from scorer_double import EnergyScorer
 
 from lmm_apa.interfaces.web.gate import QueueFull, ScoringGate
 from lmm_apa.interfaces.web.server import serve_in_background
+from tests.interfaces.web.scorer_double import EnergyScorer
 
 
 def _fire(url: str, audio: bytes, n: int) -> list[httpx.Response]:

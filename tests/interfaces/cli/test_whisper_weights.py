@@ -8,7 +8,6 @@ import shutil
 
 import pytest
 from fastapi.testclient import TestClient
-from test_score_views import BEAR_TEXT, StandInScorer, json_lines  # tests/interfaces is on sys.path
 from typer.testing import CliRunner
 
 import lmm_apa.infer.scorer as scorer_module
@@ -18,6 +17,7 @@ from lmm_apa.infer.scorer import ScoreResult
 from lmm_apa.interfaces.cli.app import app
 from lmm_apa.models import parts
 from lmm_apa.models.provenance import OFFICIAL_WHISPER_SHA256
+from tests.interfaces.cli.helpers import BEAR_TEXT, StandInScorer, json_lines
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,13 @@ from typer.testing import CliRunner
 
 from lmm_apa.errors import ModelError
 from lmm_apa.interfaces.cli import app
+from lmm_apa.models.testing import DESIGNS, tiny_qwen2_audio
+
+
+@pytest.fixture(scope="module", params=DESIGNS)
+def tiny_backbone(request, tmp_path_factory):
+    """A tiny backbone of each design (tests/conftest.py's is the default design only)."""
+    return tiny_qwen2_audio(tmp_path_factory.mktemp(f"tiny-{request.param}"), design=request.param)
 
 
 def test_info_prints_counts_of_a_tiny_backbone(tiny_backbone):
