@@ -6,10 +6,10 @@ import time
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_codecs import encode
 
 from lmm_apa.data.audio import SAMPLE_RATE, load_audio
 from lmm_apa.errors import AudioError
+from tests.audio_codecs import encode
 
 KNOWN = "WAVE/SPEAKER0001/000010011.flac"
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_codecs import encode
 
 from lmm_apa.data.audio import SAMPLE_RATE, load_audio
 from lmm_apa.errors import AudioError
 from lmm_apa.infer.scorer import DEFAULT_ADAPTER, load_scorer
+from tests.audio_codecs import encode
 
 pytestmark = pytest.mark.skipif(
     not (DEFAULT_ADAPTER / "lmm_apa_adapter.json").is_file(), reason="no shipped default model"

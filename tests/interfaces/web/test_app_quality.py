@@ -8,12 +8,12 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_codecs import encode
 from fastapi.testclient import TestClient
 from scorer_double import EnergyScorer
 
 from lmm_apa.data.quality import prepare_recording
 from lmm_apa.infer.scorer import ScoreResult
+from tests.audio_codecs import encode
 
 TEXT = "WE CALL IT BEAR"
 
