@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
-from scorer_double import EnergyScorer
 
 from lmm_apa.data.quality import prepare_recording
 from lmm_apa.infer.scorer import ScoreResult
 from tests.audio_codecs import encode
+from tests.interfaces.web.scorer_double import EnergyScorer
 
 TEXT = "WE CALL IT BEAR"
 
