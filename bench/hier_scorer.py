@@ -97,7 +97,9 @@ def compare(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     evid = EvidenceScorer().fit(train, train_al, seed=args.seed)
     t_evid = time.perf_counter() - t0
-    cfg = HierConfig(epochs=args.epochs, n_seeds=args.seeds, rank_weight=args.rank_weight)
+    cfg = HierConfig(
+        epochs=args.epochs, n_seeds=args.seeds, rank_weight=args.rank_weight, sentence=args.sentence
+    )
     t0 = time.perf_counter()
     hier = HierScorer(cfg).fit(train, train_al, seed=args.seed)
     t_hier = time.perf_counter() - t0
@@ -110,7 +112,8 @@ def compare(args: argparse.Namespace) -> None:
     head = (
         f"fit on {len(train)} train-minus-dev25 recordings, scored on {len(dev)} dev25 recordings "
         f"({len({u.speaker for u in dev})} speakers); HierScorer {n_params} parameters a model, "
-        f"{cfg.n_seeds} seed(s), {cfg.epochs} epochs, rank_weight {cfg.rank_weight}: fit {t_hier:.0f} s "
+        f"{cfg.n_seeds} seed(s), {cfg.epochs} epochs, rank_weight {cfg.rank_weight}, "
+        f"sentence {cfg.sentence}: fit {t_hier:.0f} s "
         f"(EvidenceScorer {t_evid:.0f} s). diff = HierScorer - EvidenceScorer, paired speaker bootstrap."
     )
     lines = [head, "", *_table(m_e, m_h, diff)]
@@ -141,6 +144,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--rank-weight", type=float, default=0.0)
+    p.add_argument("--sentence", choices=("head", "ridge"), default="ridge")
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", default=None, help="write the fitted HierScorer into this folder")
