@@ -98,7 +98,12 @@ def compare(args: argparse.Namespace) -> None:
     evid = EvidenceScorer().fit(train, train_al, seed=args.seed)
     t_evid = time.perf_counter() - t0
     cfg = HierConfig(
-        epochs=args.epochs, n_seeds=args.seeds, rank_weight=args.rank_weight, sentence=args.sentence
+        epochs=args.epochs,
+        n_seeds=args.seeds,
+        rank_weight=args.rank_weight,
+        sentence=args.sentence,
+        dropout=args.dropout,
+        d_model=args.d_model,
     )
     t0 = time.perf_counter()
     hier = HierScorer(cfg).fit(train, train_al, seed=args.seed)
@@ -112,7 +117,8 @@ def compare(args: argparse.Namespace) -> None:
     head = (
         f"fit on {len(train)} train-minus-dev25 recordings, scored on {len(dev)} dev25 recordings "
         f"({len({u.speaker for u in dev})} speakers); HierScorer {n_params} parameters a model, "
-        f"{cfg.n_seeds} seed(s), {cfg.epochs} epochs, rank_weight {cfg.rank_weight}, "
+        f"{cfg.n_seeds} seed(s), {cfg.epochs} epochs, d_model {cfg.d_model}, dropout {cfg.dropout}, "
+        f"rank_weight {cfg.rank_weight}, "
         f"sentence {cfg.sentence}: fit {t_hier:.0f} s "
         f"(EvidenceScorer {t_evid:.0f} s). diff = HierScorer - EvidenceScorer, paired speaker bootstrap."
     )
@@ -144,6 +150,8 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--rank-weight", type=float, default=0.0)
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--d-model", type=int, default=96)
     p.add_argument("--sentence", choices=("head", "ridge"), default="ridge")
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
