@@ -4,7 +4,7 @@
         --data ../shared/speechocean762 --frames /work/cache/frames --cache /work/cache/hier
     OMP_NUM_THREADS=2 PYTHONPATH=src python bench/hier_scorer.py compare \\
         --data ../shared/speechocean762 --cache /work/cache/hier --out bench/results/hier_scorer \\
-        [--seeds 3] [--rank-weight 0.5] [--epochs 30]
+        [--seeds 3] [--rank-weight 0.5] [--epochs 15]
 
 ``align`` aligns every recording whose encoder frames are cached (`frame_cache`'s files) with the
 shipped phone recogniser, as bench/evidence_readout.py does, and pickles each `Alignment` (without
@@ -147,10 +147,10 @@ def main() -> None:
     p.add_argument("--frames", type=Path, default=Path("/work/cache/frames"))
     p.add_argument("--cache", type=Path, default=Path("/work/cache/hier"))
     p.add_argument("--out", default="bench/results/hier_scorer")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--rank-weight", type=float, default=0.0)
-    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--d-model", type=int, default=96)
     p.add_argument("--sentence", choices=("head", "ridge"), default="ridge")
     p.add_argument("--n-boot", type=int, default=1000)

@@ -68,8 +68,11 @@ class HierConfig:
     n_heads: int = 4
     phone_layers: int = 2  # GOPT's 3 layers overfit 2000 utterances in our first runs
     word_layers: int = 1
-    dropout: float = 0.1
-    epochs: int = 30  # no held-out split inside `fit`: fixed, chosen on dev25 (docs/hier_scorer.md)
+    # Dropout 0.3 and 15 epochs: on 840-1183 recordings 30 epochs and dropout 0.1 overfit (dev25
+    # PCC lower at every level). No held-out split inside `fit`: fixed, chosen on dev25
+    # (docs/hier_scorer.md).
+    dropout: float = 0.3
+    epochs: int = 15
     batch_size: int = 32  # utterances; 32 keeps an epoch of 2000 near 10 s on one busy core
     lr: float = 1e-3
     weight_decay: float = 0.05
