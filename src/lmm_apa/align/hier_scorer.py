@@ -68,9 +68,9 @@ class HierConfig:
     n_heads: int = 4
     phone_layers: int = 2  # GOPT's 3 layers overfit 2000 utterances in our first runs
     word_layers: int = 1
-    # Dropout 0.3 and 15 epochs: on 840-1183 recordings 30 epochs and dropout 0.1 overfit (dev25
-    # PCC lower at every level). No held-out split inside `fit`: fixed, chosen on dev25
-    # (docs/hier_scorer.md).
+    # Dropout 0.3 and 15 epochs: on 840-1183 recordings of dev25, 30 epochs at dropout 0.1 overfit
+    # (lower PCC on every aspect but stress). No held-out split inside `fit`: fixed, chosen on
+    # dev25 (docs/hier_scorer.md).
     dropout: float = 0.3
     epochs: int = 15
     batch_size: int = 32  # utterances; 32 keeps an epoch of 2000 near 10 s on one busy core
@@ -81,7 +81,8 @@ class HierConfig:
     # "head": the sentence scores are the model's utterance head. "ridge": a ridge on the evidence
     # scorer's `sentence_row` built from this model's phone and word predictions, plus the head's
     # four outputs (fit on the training utterances, as `EvidenceScorer` fits its own): on 534
-    # recordings the head alone fell 0.03-0.15 PCC behind the evidence scorer's ridge.
+    # recordings the head alone fell 0.03-0.15 PCC behind the evidence scorer's ridge (on more
+    # data the gap narrowed: docs/hier_scorer.md).
     sentence: str = "ridge"
     sentence_alpha: float = 30.0  # the evidence scorer's
 
