@@ -106,7 +106,15 @@ def compare(args: argparse.Namespace) -> None:
         d_model=args.d_model,
     )
     t0 = time.perf_counter()
-    hier = HierScorer(cfg).fit(train, train_al, seed=args.seed)
+    if args.hier_from:
+        # a fitted scorer (--save of an earlier run); its phone/word models do not depend on how the
+        # sentence scores are made, so "--sentence head" reads its utterance head without refitting
+        hier = HierScorer.load(args.hier_from)
+        if args.sentence == "head":
+            hier.sentence_w = None
+        cfg = replace(hier.cfg, sentence=args.sentence)
+    else:
+        hier = HierScorer(cfg).fit(train, train_al, seed=args.seed)
     t_hier = time.perf_counter() - t0
     n_params = sum(p.numel() for p in hier.models[0].parameters())
     preds_e = {u.utt_id: evid.predict(u.unlabelled(), al) for u, al in zip(dev, dev_al, strict=True)}
@@ -155,6 +163,7 @@ def main() -> None:
     p.add_argument("--sentence", choices=("head", "ridge"), default="ridge")
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hier-from", default=None, help="load this fitted HierScorer instead of fitting")
     p.add_argument("--save", default=None, help="write the fitted HierScorer into this folder")
     args = p.parse_args()
     if args.stage == "align":
