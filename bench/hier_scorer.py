@@ -160,7 +160,7 @@ def main() -> None:
     p.add_argument("--rank-weight", type=float, default=0.0)
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--d-model", type=int, default=96)
-    p.add_argument("--sentence", choices=("head", "ridge"), default="ridge")
+    p.add_argument("--sentence", choices=("head", "ridge"), default="head")
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hier-from", default=None, help="load this fitted HierScorer instead of fitting")
