@@ -249,6 +249,12 @@ def merge_pieces(
         said = sum(w.error_type != "omission" for w in words)
         sentence["completeness"] = round(10.0 * said / len(words), 4)
     merged = reference.model_copy(update={"words": words, "insertions": insertions, **sentence})
-    return ScoreResult(
-        Utterance.model_validate(merged.model_dump()), std=std if has_std else None, quality=quality
+    # the first piece's `ScoreResult` with the merged scores (this module sits under the scorer and
+    # does not import it)
+    return dataclasses.replace(
+        results[0],
+        utterance=Utterance.model_validate(merged.model_dump()),
+        std=std if has_std else None,
+        problems=[q for r in results for q in r.problems],
+        quality=quality,
     )
