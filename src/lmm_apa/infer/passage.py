@@ -20,6 +20,7 @@ Measurements: docs/passages.md.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -216,7 +217,6 @@ def merge_pieces(
     aspects weighted by the pieces' word counts, completeness the share of all words said."""
     from lmm_apa.data.records import Insertion
     from lmm_apa.data.speech import shift_times
-    from lmm_apa.infer.scorer import ScoreResult
     from lmm_apa.tasks.answer import Slot
 
     words, insertions, std = [], [], {}
