@@ -13,6 +13,7 @@ from lmm_apa.data.records import SENTENCE_ASPECTS
 from lmm_apa.errors import AudioError, InputError
 from lmm_apa.infer.passage import MAX_WORDS, PIECE_SECONDS, plan_pieces, sentence_ends, window_cuts
 from lmm_apa.infer.reference import reference_utterance
+from lmm_apa.infer.request import score_many
 from lmm_apa.infer.scorer import DEFAULT_ADAPTER, load_scorer
 
 needs_model = pytest.mark.skipif(
@@ -82,12 +83,15 @@ def test_a_recording_missing_from_the_middle_reports_its_words_as_omissions(corp
     wave, text, parts = _passage(corpus_dir, 35, skip=4)
     n_before = sum(len(reference_utterance(t).words) for t, _ in parts[:4])
     n_gone = len(reference_utterance(parts[4][0]).words)
-    utt = scorer.assess_text(wave, text, "gap").utterance
-    gone = utt.words[n_before : n_before + n_gone]
-    kept = utt.words[:n_before] + utt.words[n_before + n_gone :]
-    assert all(w.error_type == "omission" and w.start is None for w in gone), [w.text for w in gone]
-    assert sum(w.error_type == "omission" for w in kept) <= 1
-    assert utt.completeness == pytest.approx(10 * (len(utt.words) - n_gone) / len(utt.words), abs=0.7)
+    # through the CLI's driver (`lmm-apa score --manifest`): batched items, one of them a passage
+    ((_, _, result),) = score_many(scorer, [("gap", wave, text)])
+    words = result["words"]
+    gone = words[n_before : n_before + n_gone]
+    kept = words[:n_before] + words[n_before + n_gone :]
+    assert all(w["error_type"] == "omission" and w.get("start") is None for w in gone), gone
+    assert sum(w["error_type"] == "omission" for w in kept) <= 1
+    assert result["completeness"] == pytest.approx(10 * (len(words) - n_gone) / len(words), abs=0.7)
+    assert result["quality"]["duration_seconds"] == pytest.approx(len(wave) / SAMPLE_RATE, abs=0.01)
 
 
 def _alignment(spans: list[tuple[float, float] | None]) -> SimpleNamespace:
