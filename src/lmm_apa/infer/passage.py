@@ -29,7 +29,7 @@ import numpy as np
 
 from lmm_apa.data.audio import MAX_SECONDS, SAMPLE_RATE
 from lmm_apa.data.records import SENTENCE_ASPECTS, Utterance
-from lmm_apa.errors import InputError, LmmApaError, ModelError
+from lmm_apa.errors import AudioError, InputError, LmmApaError, ModelError
 
 # The most words a passage may have: ~600 words is 4-5 minutes read aloud, past the audio limit.
 MAX_WORDS = 600
@@ -193,6 +193,13 @@ def assess_passage(scorer: Any, reference: Utterance, wave: np.ndarray, text: st
     logp, hidden = listener.aligner.head.posteriors(frames)
     alignment = align_posteriors(logp, hidden, frames, reference)
     pieces = plan_pieces(alignment, sentence_ends(text, reference), len(cut))
+    longest = max(p.hi - p.lo for p in pieces) / SAMPLE_RATE
+    if longest > WINDOW_SECONDS:
+        # pieces are cut between said words: a long stretch with none of the text's words in it
+        raise AudioError(
+            f"the recording has {longest:.0f} s without any of the text's words in it (heard "
+            f"{alignment.said} of {len(reference.words)} words): check that it is a reading of this text"
+        )
     refs = [
         Utterance(
             utt_id=f"{reference.utt_id}#{k}",
