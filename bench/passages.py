@@ -5,7 +5,8 @@
 
 A passage is built from consecutive `train` recordings of one speaker (the first speaker whose
 recordings add up to the longest length asked), joined with 0.3-1 s of digital silence between
-them (seeded), their texts joined as sentences ("WE CALL IT BEAR. ZERO THREE FIVE ONE. ...").
+them (seeded), their texts joined as sentences ("WE CALL IT BEAR. ZERO THREE FIVE ONE. ...";
+`--plain`: without punctuation, so that the pieces are cut at pauses).
 Each length runs in its own process (its peak RSS is its own, none competes for the cores): load
 the shipped default model (`load_scorer`), score the passage with `Scorer.assess_text` (the path
 the CLI, the API and `Assessor.score` take), then score each of its recordings alone.
@@ -37,7 +38,7 @@ def corpus_dir() -> Path:
     return Path(os.environ.get("LMM_APA_CORPUS", "../shared/speechocean762"))
 
 
-def build_passage(seconds: float, seed: int = 0) -> tuple[np.ndarray, str, list[dict]]:
+def build_passage(seconds: float, seed: int = 0, plain: bool = False) -> tuple[np.ndarray, str, list[dict]]:
     """(wave, text, parts): consecutive train recordings of one speaker, ``seconds`` long or just
     over, with 0.3-1 s of silence between them; each part's utt_id, text, and span in the passage."""
     import soundfile as sf
@@ -70,16 +71,18 @@ def build_passage(seconds: float, seed: int = 0) -> tuple[np.ndarray, str, list[
             )
             at += len(wave)
             if at >= seconds * SAMPLE_RATE:
-                text = ". ".join(p["text"] for p in parts) + "."
+                text = (
+                    " ".join(p["text"] for p in parts) if plain else ". ".join(p["text"] for p in parts) + "."
+                )
                 return np.concatenate(pieces), text, parts
     raise SystemExit(f"no speaker in train has {seconds} s of recordings")
 
 
-def measure(seconds: float) -> dict:
+def measure(seconds: float, plain: bool = False) -> dict:
     """One length, in this process: the row."""
     from lmm_apa.infer.scorer import load_scorer
 
-    wave, text, parts = build_passage(seconds)
+    wave, text, parts = build_passage(seconds, plain=plain)
     scorer = load_scorer("default", precision="auto")
     scorer.assess_text(wave[: 3 * SAMPLE_RATE], parts[0]["text"])  # warm-up: first-call costs
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
@@ -111,6 +114,7 @@ def measure(seconds: float) -> dict:
     pa, aa = np.array(passage_acc), np.array(alone_acc)
     return {
         "seconds": round(len(wave) / SAMPLE_RATE, 1),
+        "text": "no punctuation" if plain else "sentences",
         "recordings": len(parts),
         "words": len(words),
         "wall_s": round(wall, 2),
@@ -153,17 +157,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, nargs="+", default=[30, 60, 180])
     ap.add_argument("--out", default="bench/results/passages")
+    ap.add_argument(
+        "--plain", action="store_true", help="texts joined without punctuation: pieces cut at pauses"
+    )
     ap.add_argument("--one", type=float, help=argparse.SUPPRESS)  # a child process: one length
     args = ap.parse_args()
     if args.one is not None:
-        print(json.dumps(measure(args.one)))
+        print(json.dumps(measure(args.one, plain=args.plain)))
         return
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     for s in args.seconds:
         done = subprocess.run(
-            [sys.executable, __file__, "--one", str(s)], check=True, capture_output=True, text=True
+            [sys.executable, __file__, "--one", str(s), *(["--plain"] if args.plain else [])],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)

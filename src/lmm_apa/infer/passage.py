@@ -39,9 +39,12 @@ PASSAGE_FROM_WORDS = 50
 # Pieces are sentences where the text says where they end, the shortest run of them at least
 # MIN_PIECE_SECONDS long: the scorer was trained on sentences of 2-10 s, and a piece of several
 # sentences scored lower than its sentences alone and took longer (the LMM's attention grows with
-# the square of its length; docs/passages.md). Without sentence ends, the longest pause within
-# PAUSE_PIECE_SECONDS; never over PIECE_SECONDS, inside the encoder's 30 s with the scorer's margins.
+# the square of its length; docs/passages.md). Never over PIECE_SECONDS: inside the encoder's 30 s
+# with the scorer's margins.
 MIN_PIECE_SECONDS = 2.0
+# Without sentence ends, a pause this long is taken for one (the first such after MIN_PIECE_SECONDS);
+# without one, the longest pause within PAUSE_PIECE_SECONDS.
+SENTENCE_PAUSE_SECONDS = 0.8
 PAUSE_PIECE_SECONDS = 10.0
 PIECE_SECONDS = 25.0
 # The longest window the encoder hears at once (its limit is 30 s, 3000 mel frames).
@@ -132,8 +135,9 @@ def window_cuts(wave: np.ndarray, segments: list[tuple[int, int]]) -> list[int]:
 def plan_pieces(alignment: Any, ends: set[int], n_samples: int) -> list[Piece]:
     """Pieces from the whole passage's ``alignment`` (word times in seconds on the recording of
     ``n_samples``), each cut in the middle of the pause between two said words: at the first
-    sentence end (``ends``) at least `MIN_PIECE_SECONDS` in, else at the longest pause between
-    `MIN_PIECE_SECONDS` and `PAUSE_PIECE_SECONDS` in (then up to `PIECE_SECONDS`)."""
+    sentence end (``ends``) at least `MIN_PIECE_SECONDS` in, else at the first pause of
+    `SENTENCE_PAUSE_SECONDS` or more, else at the longest pause between `MIN_PIECE_SECONDS` and
+    `PAUSE_PIECE_SECONDS` in (then up to `PIECE_SECONDS`)."""
     words = alignment.words
     said = [i for i, w in enumerate(words) if not w.omitted]
     # candidate cuts: between consecutive said words i < j, after word k in [i, j) (a sentence end
@@ -162,6 +166,10 @@ def _next_cut(ahead: list[tuple[int, int, float, bool]], lo: int, n_samples: int
     sentences = [c for c in ahead if c[3] and least <= c[1] - lo <= most]
     if sentences:
         return sentences[0]
+    # a pause as long as one between sentences ends the piece there, as a sentence end would
+    breaks = [c for c in ahead if c[2] >= SENTENCE_PAUSE_SECONDS and least <= c[1] - lo <= most]
+    if breaks:
+        return breaks[0]
     if n_samples - lo <= PAUSE_PIECE_SECONDS * SAMPLE_RATE:
         return None
     for reach in (PAUSE_PIECE_SECONDS, PIECE_SECONDS):
