@@ -9,7 +9,7 @@ passage is scored as the sentences it is made of:
    once (`lmm_apa.align.viterbi`: linear in frames for a fixed text; 2.3 s for 400 words over
    3 minutes): which words were said, and where.
 3. The passage is cut into pieces between two said words (`plan_pieces`): its sentences (the
-   text's `.`, `!`, `?`), else at the longest pauses, at most `PIECE_SECONDS` each.
+   text's `.`, `!`, `?`), else at its pauses, at most `PIECE_SECONDS` each.
 4. Each piece (its audio, its words) is scored by the scorer as any recording is
    (`Scorer.assess_recordings`: silence trimmed, heard, LMM and evidence blended), and the pieces are
    merged (`merge_pieces`): words, phones and insertions in order with their times on the whole
@@ -184,7 +184,7 @@ def _next_cut(ahead: list[tuple[int, int, float, bool]], lo: int, n_samples: int
 def assess_passage(scorer: Any, reference: Utterance, wave: np.ndarray, text: str | None = None) -> Any:
     """A `ScoreResult` for a passage: ``reference`` read in 16 kHz ``wave`` (any length the audio
     limit lets through), scored in pieces by ``scorer`` (which must listen). ``text``: the text as
-    written, whose sentence ends the pieces are cut at (without it, at the longest pauses)."""
+    written, whose sentence ends the pieces are cut at (without it, at the pauses)."""
     from lmm_apa.align.aligner import align_posteriors
     from lmm_apa.data.quality import check_recording
     from lmm_apa.data.speech import trim_to_speech
