@@ -8,7 +8,9 @@ word, squeezing unsaid words into whatever audio is left and calling them "heard
 
 Written in numpy rather than taken from `ctc-segmentation` or torchaudio's `forced_align`: neither
 has skip arcs, and the lattice is small (2N + 1 states by 50 frames a second), so one vectorised
-pass over the frames costs milliseconds.
+pass over the frames costs milliseconds for a sentence. A passage (400 words, 3 minutes) is the same
+pass, time and memory linear in frames for a fixed text: the skip arcs of a frame are one cumulative
+max over the words (`_skip_arcs`), not a loop, and the emissions are read a frame at a time.
 """
 
 from __future__ import annotations
@@ -60,19 +62,22 @@ def align_words(logp: np.ndarray, words: list[list[int]], skip_penalty: float | 
     ends = np.cumsum([len(w) for w in words])
     starts = ends - np.array([len(w) for w in words])
 
-    emit = logp[:, state_class]  # (T, S)
     back = np.zeros((n_frames, n_states), dtype=np.int8)  # 0 stay, 1 from s-1, 2 from s-2
-    eps = np.full((n_frames, n_states), -1, dtype=np.int32)  # same-frame skip arc: the source state
+    # same-frame skip arc: the source state (-1: none); int16 where the lattice fits it, to halve
+    # the one (T, S) table a passage keeps
+    eps_type = np.int16 if n_states < np.iinfo(np.int16).max else np.int32
+    eps = np.full((n_frames, n_states), -1, dtype=eps_type)
     score = np.full(n_states, _NEG)
-    score[0] = emit[0, 0]
-    score[1] = emit[0, 1]
+    score[0] = logp[0, state_class[0]]
+    score[1] = logp[0, state_class[1]]
     _skip_arcs(score, eps[0], starts, ends, penalties)
+    cols = np.arange(n_states)
     for t in range(1, n_frames):
         prev1 = np.concatenate(([_NEG], score[:-1]))
         prev2 = np.where(skip_ok, np.concatenate(([_NEG, _NEG], score[:-2])), _NEG)
         stacked = np.stack([score, prev1, prev2])
         choice = stacked.argmax(axis=0)
-        score = stacked[choice, np.arange(n_states)] + emit[t]
+        score = stacked[choice, cols] + logp[t, state_class]
         back[t] = choice
         _skip_arcs(score, eps[t], starts, ends, penalties)
 
@@ -89,16 +94,41 @@ def align_words(logp: np.ndarray, words: list[list[int]], skip_penalty: float | 
 
 
 def _skip_arcs(score: np.ndarray, eps_row: np.ndarray, starts, ends, penalties) -> None:
-    # In word order, so that a run of skips chains within one frame.
-    for w, (a, b) in enumerate(zip(starts, ends, strict=True)):
-        target = 2 * b  # the blank after the word's last label (label b - 1 -> state 2b - 1)
-        src = 2 * a
-        if a > 0 and score[src - 1] > score[src]:
-            src -= 1
-        cand = score[src] - penalties[w]
-        if cand > score[target]:
-            score[target] = cand
-            eps_row[target] = src
+    """Word w's skip arc, in place: from the blank before it (state 2a, or its previous word's last
+    label 2a - 1 where that scores higher) to the blank after it (2b), at a cost of its penalty.
+
+    The arcs chain within one frame (word w's target is word w + 1's source), so the target's new
+    score is v_w = max(old_w, max(v_{w-1}, odd_w) - pen_w): a max-plus recurrence that unrolls to
+    max over k <= w of (seed_k + C_k) - C_w with C the cumulative penalties, one cumulative max
+    instead of a Python loop over the words (the loop made a 400-word passage 10 times slower)."""
+    n_words = len(starts)
+    cum = np.cumsum(penalties)  # C_w: penalties of words 0..w
+    before = cum - penalties  # C_{w-1}
+    targets = 2 * np.asarray(ends)
+    sources = 2 * np.asarray(starts)
+    old = score[targets].copy()
+    odd = np.full(n_words, _NEG)
+    odd[0] = score[0]  # the first word's source is the lattice's first blank
+    odd[1:] = score[sources[1:] - 1]
+    # a seed enters either as a target's own score (then pays the penalties after it) or as the
+    # odd source of word k (then pays word k's penalty too)
+    seeds = np.maximum(old + cum, odd + before)
+    best = np.maximum.accumulate(seeds) - cum
+    # the unrolled maximum equals a target's old score up to rounding where no arc improves it:
+    # such a target keeps its old score to the bit
+    reached = np.where(best > old + 1e-9 * np.abs(old), best, old)
+    # Each arc's own candidate from its source's score (the previous target's, or the odd label's),
+    # compared with the target's old score as the loop compared them.
+    prev_blank = np.concatenate(([score[0]], reached[:-1]))
+    from_odd = np.zeros(n_words, dtype=bool)
+    from_odd[1:] = odd[1:] > prev_blank[1:]
+    cand = np.maximum(prev_blank, odd) - penalties
+    improved = cand > old
+    if not improved.any():
+        return
+    score[targets] = np.where(improved, cand, old)
+    src = np.where(from_odd, sources - 1, sources)
+    eps_row[targets[improved]] = src[improved]
 
 
 def _spans(states: np.ndarray, words, starts, ends, total: float) -> PathResult:

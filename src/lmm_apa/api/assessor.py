@@ -107,10 +107,12 @@ class Assessor:
         Args:
             audio: a path (str or Path), the file's bytes, a binary file object (WAV, FLAC, OGG,
                 MP3...), or a numpy array (1-D, or 2-D with channels) with its ``sample_rate``.
-                At most 30 s.
-            text: the sentence the speaker meant to read ("We call it bear"; case and punctuation
-                do not matter). None: unscripted speech, transcribed by Whisper-base and scored
-                against the transcript (``r.reference == "transcribed"``, no completeness).
+                At most 5 minutes: over 30 s (or a text of over 50 words) it is a passage, aligned
+                whole and scored sentence by sentence, one result on the whole recording's time line.
+            text: the sentence (or passage, up to 600 words) the speaker meant to read ("We call it
+                bear"; case does not matter; a passage's `.`, `!` and `?` are where it is cut).
+                None: unscripted speech, transcribed by Whisper-base and scored against the
+                transcript (``r.reference == "transcribed"``, no completeness).
             sample_rate: the array's rate in Hz (arrays only).
             utt_id: the result's id (default: the file's name without extension, else "input").
             phones: ``"ipa"`` also gives each word and phone in IPA (``word.ipa``, ``phone.ipa``).

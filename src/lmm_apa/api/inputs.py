@@ -27,7 +27,7 @@ MAX_CHANNELS = 8
 def read_audio(audio: Any, sample_rate: int | None = None) -> tuple[np.ndarray, str | None]:
     """(16 kHz mono float32 wave, the file's stem or None) of a path, bytes, a binary file object, or
     a numpy array with its ``sample_rate``."""
-    from lmm_apa.data.audio import load_audio
+    from lmm_apa.data.audio import PASSAGE_MAX_SECONDS, load_audio
 
     if isinstance(audio, np.ndarray):
         return _read_array(audio, sample_rate), None
@@ -41,11 +41,11 @@ def read_audio(audio: Any, sample_rate: int | None = None) -> tuple[np.ndarray, 
         if not path.is_file():
             what = "is a folder, not an audio file" if path.is_dir() else "does not exist"
             raise AudioError(f"audio: {path} {what}")
-        return load_audio(path), path.stem
+        return load_audio(path, max_seconds=PASSAGE_MAX_SECONDS), path.stem
     if isinstance(audio, bytes | bytearray | memoryview):
-        return load_audio(bytes(audio)), None
+        return load_audio(bytes(audio), max_seconds=PASSAGE_MAX_SECONDS), None
     if hasattr(audio, "read"):
-        return load_audio(audio), None
+        return load_audio(audio, max_seconds=PASSAGE_MAX_SECONDS), None
     hint = " (tensor.numpy())" if type(audio).__module__.startswith("torch") else ""
     raise AudioError(
         f"audio: cannot read a {type(audio).__name__}{hint}; give a path, the file's bytes, a binary "
@@ -81,7 +81,7 @@ def _read_array(wave: np.ndarray, sample_rate: int | None) -> np.ndarray:
         raise AudioError("audio: the array is empty (0 samples)")
     import soundfile as sf
 
-    from lmm_apa.data.audio import load_audio
+    from lmm_apa.data.audio import PASSAGE_MAX_SECONDS, load_audio
 
     # Through an in-memory float WAV, so that the file rules apply (length, silence, resampling).
 
@@ -89,7 +89,7 @@ def _read_array(wave: np.ndarray, sample_rate: int | None) -> np.ndarray:
     sf.write(buffer, np.asarray(wave, dtype=np.float32), int(sample_rate), format="WAV", subtype="FLOAT")
     buffer.seek(0)
     buffer.name = "the array"  # load_audio's messages name it
-    return load_audio(buffer)
+    return load_audio(buffer, max_seconds=PASSAGE_MAX_SECONDS)
 
 
 def check_text(text: Any) -> str | None:

@@ -22,7 +22,11 @@ import soxr
 from lmm_apa.errors import AudioError
 
 SAMPLE_RATE = 16000
+# One sentence: the Whisper encoder hears 30 s at most. Longer recordings of a text are passages,
+# scored in pieces (`lmm_apa.infer.passage`), up to PASSAGE_MAX_SECONDS: 5 minutes covers a
+# teacher's passage (30 s to 3 minutes) and keeps a request's time and memory bounded.
 MAX_SECONDS = 30.0
+PASSAGE_MAX_SECONDS = 300.0
 # Shorter than this cannot hold a word; it is almost always a failed or cancelled recording.
 MIN_SECONDS = 0.1
 SILENCE_DBFS = -60.0
@@ -131,5 +135,5 @@ def _check_length(seconds: float, name: str, max_seconds: float | None) -> None:
     if max_seconds is not None and seconds > max_seconds:
         raise AudioError(
             f"audio from {name} is {seconds:.1f} s long, over the {max_seconds:g} s limit: "
-            "cut it into shorter pieces (one sentence each) and score them one by one"
+            "cut it into shorter pieces and score them one by one"
         )

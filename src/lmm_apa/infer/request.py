@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lmm_apa.data.audio import load_audio
+from lmm_apa.data.audio import PASSAGE_MAX_SECONDS, load_audio
 from lmm_apa.data.records import Utterance
 from lmm_apa.errors import AudioError, LmmApaError
 
@@ -175,4 +175,4 @@ def _whisper_transcribe(wave: np.ndarray) -> str:
 
 
 def _wave(audio: Any) -> np.ndarray:
-    return audio if isinstance(audio, np.ndarray) else load_audio(audio)
+    return audio if isinstance(audio, np.ndarray) else load_audio(audio, max_seconds=PASSAGE_MAX_SECONDS)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lmm_apa.data.audio import load_audio
+from lmm_apa.data.audio import PASSAGE_MAX_SECONDS, load_audio
 from lmm_apa.data.quality import Recording, prepare_recording
 from lmm_apa.data.records import Utterance
 from lmm_apa.data.speech import shift_times
@@ -123,7 +123,12 @@ class Scorer:
         self.lmm_share = lmm_share
 
     def assess(self, reference: Utterance, wave: np.ndarray) -> ScoreResult:
-        """Scores for ``reference`` (its words and phones) read from 16 kHz mono ``wave``."""
+        """Scores for ``reference`` (its words and phones) read from 16 kHz mono ``wave``; a passage
+        (over 30 s, or a long text: `lmm_apa.infer.passage`) is scored in pieces."""
+        from lmm_apa.infer.passage import assess_passage, is_passage
+
+        if is_passage(reference, wave):
+            return assess_passage(self, reference, wave)
         recording = prepare_recording(wave, trim=self.trim_silence)
         wave = recording.wave
         heard = self.listener.hear(wave, reference) if self.listener is not None else None
@@ -134,23 +139,37 @@ class Scorer:
         return _located(self._finish(result, heard), recording)
 
     def assess_batch(
-        self, references: Sequence[Utterance], waves: Sequence[np.ndarray]
+        self,
+        references: Sequence[Utterance],
+        waves: Sequence[np.ndarray],
+        texts: Sequence[str | None] | None = None,
     ) -> list[ScoreResult | LmmApaError]:
         """`assess` for many recordings at once: each is heard alone (the Whisper encoder has no
         attention mask, so padding would change its frames; it and the aligner take ~0.1-0.2 s a
         recording), then the LMM's one-pass forward runs for up to ``batch_size`` of them together
         (length-sorted, padded). An item that cannot be scored (bad audio, a model error on it
         alone) gets its error in its place; the others are scored as `assess` would score them.
+        A passage is scored alone, in pieces (`lmm_apa.infer.passage`; ``texts``, the texts as
+        written, give it the sentence ends to cut at).
         """
+        if len(waves) != len(references):
+            raise ValueError(f"{len(references)} references but {len(waves)} waves")
+        return self.assess_recordings(references, waves, self._passages(references, waves, texts))
+
+    def assess_recordings(
+        self, references: Sequence[Utterance], waves: Sequence[np.ndarray], out: list[Any] | None = None
+    ) -> list[ScoreResult | LmmApaError]:
+        """`assess_batch` with every item scored as one recording, passage or not (a passage's
+        pieces); the items whose ``out`` holds something already are left as they are."""
         n = len(references)
-        if len(waves) != n:
-            raise ValueError(f"{n} references but {len(waves)} waves")
-        out: list[Any] = [None] * n
+        out = list(out) if out is not None else [None] * n
         heard: list[Any] = [None] * n
         inputs: list[Any] = [None] * n
         recordings: list[Any] = [None] * n
         batched = self.lmm is not None and self.mode in ("onepass", "twopass")
         for i, (ref, wave) in enumerate(zip(references, waves, strict=True)):
+            if out[i] is not None:  # a passage, scored already
+                continue
             try:
                 recordings[i] = prepare_recording(wave, trim=self.trim_silence)
                 wave = recordings[i].wave
@@ -173,6 +192,19 @@ class Scorer:
                 out[i] = _located(self._finish(results[i], heard[i]), recordings[i])
             except LmmApaError as e:
                 out[i] = e
+        return out
+
+    def _passages(self, references, waves, texts) -> list[Any]:
+        """Each passage's result (or error) in its place, None for the recordings scored as one."""
+        from lmm_apa.infer.passage import assess_passage, is_passage
+
+        out: list[Any] = [None] * len(references)
+        for i, (ref, wave) in enumerate(zip(references, waves, strict=True)):
+            if is_passage(ref, wave):
+                try:
+                    out[i] = assess_passage(self, ref, wave, texts[i] if texts is not None else None)
+                except LmmApaError as e:
+                    out[i] = e
         return out
 
     def _onepass_batch(self, todo: list[int], references, inputs) -> dict[int, ScoreResult]:
@@ -257,17 +289,21 @@ class Scorer:
 
     def assess_text(self, audio: Any, text: str, utt_id: str = "input") -> ScoreResult:
         """Scores for a recording (path, bytes or 16 kHz array) of ``text``."""
-        from lmm_apa.infer.reference import reference_utterance
 
-        reference = reference_utterance(text, utt_id)
-        wave = audio if isinstance(audio, np.ndarray) else load_audio(audio)
+        from lmm_apa.infer.passage import assess_passage, is_passage
+
+        reference, wave = _text_item(audio, text, utt_id)
+        if is_passage(reference, wave):
+            return assess_passage(self, reference, wave, text)
         return self.assess(reference, wave)
 
     def assess_texts(self, items: Sequence[tuple[Any, str, str]]) -> list[ScoreResult | LmmApaError]:
         """`assess_text` for many (audio, text, utt_id) items at once (see `assess_batch`); an item
         whose audio or text cannot be read gets its error in its place."""
         return assess_prepared(
-            self, [partial(_text_item, audio, text, utt_id) for audio, text, utt_id in items]
+            self,
+            [partial(_text_item, audio, text, utt_id) for audio, text, utt_id in items],
+            texts=[text for _, text, _ in items],
         )
 
     def score(self, wave: Any, text: str, utt_id: str = "input") -> Utterance:
@@ -276,10 +312,13 @@ class Scorer:
 
 
 def assess_prepared(
-    scorer: Any, items: Sequence[Callable[[], tuple[Utterance, np.ndarray]]]
+    scorer: Any,
+    items: Sequence[Callable[[], tuple[Utterance, np.ndarray]]],
+    texts: Sequence[str | None] | None = None,
 ) -> list[ScoreResult | LmmApaError]:
     """`scorer.assess_batch` for items made on demand: each gives (reference, 16 kHz wave) or raises
-    an `LmmApaError`, which then takes its place in the output."""
+    an `LmmApaError`, which then takes its place in the output. ``texts``: each item's text as
+    written (where a passage's sentences end)."""
     out: list[Any] = [None] * len(items)
     ready: list[int] = []
     refs, waves = [], []
@@ -292,16 +331,21 @@ def assess_prepared(
         refs.append(ref)
         waves.append(wave)
         ready.append(i)
-    for i, result in zip(ready, scorer.assess_batch(refs, waves), strict=True):
+    kept = {"texts": [texts[i] for i in ready]} if texts is not None else {}
+    for i, result in zip(ready, scorer.assess_batch(refs, waves, **kept), strict=True):
         out[i] = result
     return out
 
 
 def _text_item(audio: Any, text: str, utt_id: str) -> tuple[Utterance, np.ndarray]:
+    from lmm_apa.infer.passage import check_words
     from lmm_apa.infer.reference import reference_utterance
 
     reference = reference_utterance(text, utt_id)
-    return reference, audio if isinstance(audio, np.ndarray) else load_audio(audio)
+    check_words(reference)
+    # up to a passage's length: over 30 s, it is scored in pieces (`lmm_apa.infer.passage`)
+    wave = audio if isinstance(audio, np.ndarray) else load_audio(audio, max_seconds=PASSAGE_MAX_SECONDS)
+    return reference, wave
 
 
 def _located(result: ScoreResult, recording: Recording) -> ScoreResult:
