@@ -5,7 +5,7 @@ import pytest
 
 from lmm_apa.data.audio import SAMPLE_RATE, load_audio
 from lmm_apa.data.records import Insertion, Phone, Utterance, Word
-from lmm_apa.data.speech import MARGIN_S, find_speech, shift_times, trim_to_speech
+from lmm_apa.data.speech import MARGIN_S, SpeechSpan, find_speech, shift_times, trim_to_speech
 
 KNOWN = "WAVE/SPEAKER0001/000010011.flac"  # "WE CALL IT BEAR": speech from about 0.6 s to 2.05 s
 QUIETEST = "WAVE/SPEAKER9646/096460007.flac"
@@ -67,3 +67,19 @@ def test_times_shift_back_to_the_original():
     assert moved.words[1].start is None and moved.words[1].phones_start is None
     assert (moved.insertions[0].start, moved.insertions[0].end) == (1.85, 2.15)
     assert shift_times(utt, 0.0) is utt
+
+
+def test_silence_is_added_only_where_the_speech_ended_inside_the_recording():
+    wave = np.ones(32000, np.float32)  # 2 s; the span below says where the speech is
+    inside = SpeechSpan(segments=[(8000, 24000)], n_samples=32000)
+    cut, start = trim_to_speech(wave, inside, margin_s=0.75)
+    assert len(cut) == 16000 + 2 * 12000 and start == -0.25  # 0.25 s of silence added a side
+    # A recording stopped mid-word: nothing is added after the speech (the aligner must not get room
+    # for words never said), but the margin before it is kept.
+    stopped = SpeechSpan(segments=[(8000, 32000)], n_samples=32000)
+    cut, start = trim_to_speech(wave, stopped, margin_s=0.25)
+    assert len(cut) == 24000 + 4000 and start == 0.25
+    assert cut[-1] == 1.0
+    started = SpeechSpan(segments=[(0, 16000)], n_samples=32000)
+    cut, start = trim_to_speech(wave, started, margin_s=0.25)
+    assert start == 0.0 and len(cut) == 16000 + 4000 and cut[0] == 1.0

@@ -26,6 +26,8 @@ from lmm_apa.data.records import Insertion, Utterance
 # Silence kept on each side of the speech: the Whisper encoder and the phone recogniser were trained
 # on corpus recordings, which have some silence around the words (docs/robustness.md).
 MARGIN_S = 0.5
+# Speech this close to the file's start or end runs into it (20 ms: one encoder frame).
+_EDGE_SAMPLES = SAMPLE_RATE // 50
 # Silero's speech probability threshold (its default), and the shortest burst taken for speech: a
 # click or a breath is shorter.
 VAD_THRESHOLD = 0.5
@@ -151,6 +153,13 @@ def trim_to_speech(
     lo, hi = span.cut(margin_s)
     cut = wave[max(0, lo) : min(len(wave), hi)]
     before, after = max(0, -lo), max(0, hi - len(wave))
+    # Speech that runs into the file's edge was cut off there (a recording stopped mid-word): silence
+    # added after it would give the aligner room to place the words that were never said.
+    onset, offset = span.cut(0.0)
+    if onset <= _EDGE_SAMPLES:
+        before, lo = 0, max(lo, 0)
+    if offset >= len(wave) - _EDGE_SAMPLES:
+        after = 0
     if before or after:
         cut = np.concatenate([np.zeros(before, wave.dtype), cut, np.zeros(after, wave.dtype)])
     return cut, lo / SAMPLE_RATE
