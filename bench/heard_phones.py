@@ -135,8 +135,48 @@ def summarise(flag, pos, spk, n_boot, seed) -> dict:
     }  # fmt: skip
 
 
-def main() -> None:
+def measure(d: dict[str, np.ndarray], n_boot: int = 1000) -> dict:
+    """Detection figures from `collect`'s arrays (or any with the same keys): the shipped cuts, AUC,
+    speaker-fold CV cuts, for phones (both targets, both detectors) and words."""
     from lmm_apa.align.evidence_scorer import HEARD_BELOW, MISPRONUNCIATION_BELOW
+
+    shipped = {"readout": HEARD_BELOW, "gop": 0.0}
+    grids = {"gop": np.linspace(-6, 4, 101), "readout": np.linspace(0.2, 1.9, 86)}
+    result: dict = {
+        "said_phones": int(len(d["label"])), "omitted_phones": int(len(d["omitted"])),
+        "omitted_label_mean": round(float(d["omitted"].mean()), 3) if len(d["omitted"]) else None,
+        "flagged_rival_is_top": round(float((d["gop"][d["readout"] < HEARD_BELOW] < 0).mean()), 3),
+        "shipped_cuts": shipped, "targets": {},
+    }  # fmt: skip
+    for target, below in TARGETS.items():
+        pos = d["label"] < below
+        res: dict = {"positives": int(pos.sum()), "positive_share": round(float(pos.mean()), 4)}
+        for name in DETECTORS:
+            score = d[name]
+            cv, cuts = cv_flags(score, pos, d["speaker"], grids[name])
+            res[name] = {
+                "auc": round(auc(score, pos), 3),
+                "shipped": summarise(score < shipped[name], pos, d["speaker"], n_boot, 0),
+                "cv": summarise(cv, pos, d["speaker"], n_boot, 0),
+                "fold_cuts": [round(c, 2) for c in cuts],
+                "best_cut_all_dev": round(best_cut(score, pos, grids[name]), 2),
+            }
+        result["targets"][target] = res
+    # Words: `error_type` "mispronunciation" where the readout's word accuracy is below its cut.
+    pos = d["word_label"] < MISPRONUNCIATION_BELOW
+    score, spk = d["word_readout"], d["word_speaker"]
+    cv, cuts = cv_flags(score, pos, spk, np.linspace(1, 9.5, 86))
+    result["words"] = {
+        "said_words": int(len(pos)), "positives": int(pos.sum()),
+        "positive_share": round(float(pos.mean()), 4),
+        "cut": MISPRONUNCIATION_BELOW, "auc": round(auc(score, pos), 3),
+        "shipped": summarise(score < MISPRONUNCIATION_BELOW, pos, spk, n_boot, 0),
+        "cv": summarise(cv, pos, spk, n_boot, 0), "fold_cuts": [round(c, 2) for c in cuts],
+    }  # fmt: skip
+    return result
+
+
+def main() -> None:
     from lmm_apa.align.frontend import Listener
     from lmm_apa.data.splits import load_split
 
@@ -152,40 +192,8 @@ def main() -> None:
     t0 = time.time()
     d = collect(Listener(), utts)
     seconds = time.time() - t0
-    shipped = {"readout": HEARD_BELOW, "gop": 0.0}
-    grids = {"gop": np.linspace(-6, 4, 101), "readout": np.linspace(0.2, 1.9, 86)}
-    result: dict = {
-        "split": args.split, "recordings": len(utts), "said_phones": int(len(d["label"])),
-        "omitted_phones": int(len(d["omitted"])), "seconds": round(seconds, 1),
-        "omitted_label_mean": round(float(d["omitted"].mean()), 3) if len(d["omitted"]) else None,
-        "flagged_rival_is_top": round(float((d["gop"][d["readout"] < HEARD_BELOW] < 0).mean()), 3),
-        "shipped_cuts": shipped, "targets": {},
-    }  # fmt: skip
-    for target, below in TARGETS.items():
-        pos = d["label"] < below
-        res: dict = {"positives": int(pos.sum()), "positive_share": round(float(pos.mean()), 4)}
-        for name in DETECTORS:
-            score = d[name]
-            cv, cuts = cv_flags(score, pos, d["speaker"], grids[name])
-            res[name] = {
-                "auc": round(auc(score, pos), 3),
-                "shipped": summarise(score < shipped[name], pos, d["speaker"], args.n_boot, 0),
-                "cv": summarise(cv, pos, d["speaker"], args.n_boot, 0),
-                "fold_cuts": [round(c, 2) for c in cuts],
-                "best_cut_all_dev": round(best_cut(score, pos, grids[name]), 2),
-            }
-        result["targets"][target] = res
-    # Words: `error_type` "mispronunciation" where the readout's word accuracy is below its cut.
-    pos = d["word_label"] < MISPRONUNCIATION_BELOW
-    score, spk = d["word_readout"], d["word_speaker"]
-    cv, cuts = cv_flags(score, pos, spk, np.linspace(1, 9.5, 86))
-    result["words"] = {
-        "said_words": int(len(pos)), "positives": int(pos.sum()),
-        "positive_share": round(float(pos.mean()), 4),
-        "cut": MISPRONUNCIATION_BELOW, "auc": round(auc(score, pos), 3),
-        "shipped": summarise(score < MISPRONUNCIATION_BELOW, pos, spk, args.n_boot, 0),
-        "cv": summarise(cv, pos, spk, args.n_boot, 0), "fold_cuts": [round(c, 2) for c in cuts],
-    }  # fmt: skip
+    where = {"split": args.split, "recordings": len(utts), "seconds": round(seconds, 1)}
+    result = where | measure(d, args.n_boot)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")

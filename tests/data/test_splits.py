@@ -64,3 +64,21 @@ def test_on_the_real_corpus(corpus_dir):
     train, dev = train_dev_split(utts)
     _check(train, dev, utts)
     assert {age_group(u.age) for u in dev} == {"child", "adult"}
+
+
+def test_speaker_folds_disjoint_balanced_and_reproducible():
+    from lmm_apa.data.splits import speaker_folds
+
+    utts = _corpus_like()
+    folds = speaker_folds(utts, k=5, seed=0)
+    assert sorted(u.utt_id for f in folds for u in f) == sorted(u.utt_id for u in utts)
+    speakers = [{u.speaker for u in f} for f in folds]
+    assert [len(s) for s in speakers] == [25] * 5  # 125 speakers dealt round robin
+    assert all(a.isdisjoint(b) for i, a in enumerate(speakers) for b in speakers[i + 1 :])
+    shuffled = utts[:]
+    random.Random(1).shuffle(shuffled)
+    assert [{u.speaker for u in f} for f in speaker_folds(shuffled, k=5, seed=0)] == speakers
+    assert [{u.speaker for u in f} for f in speaker_folds(utts, k=5, seed=1)] != speakers
+    assert [len({u.speaker for u in f}) for f in speaker_folds(utts[: 7 * 20], k=3)] == [3, 2, 2]
+    with pytest.raises(DataError):
+        speaker_folds(utts[:40], k=3)  # two speakers, three folds

@@ -92,3 +92,31 @@ def load_split(data_dir: str | Path, split: str, dev_fraction: float = 0.1, seed
         train, dev = train_dev_split(load_speechocean762(data_dir, split="train"), fraction, seed)
         utts = dev if split.startswith("dev") else train
     return sorted(utts, key=lambda u: u.utt_id)
+
+
+def speaker_folds(utts: list[Utterance], k: int = 5, seed: int = 0) -> list[list[Utterance]]:
+    """``k`` speaker-disjoint folds covering ``utts``, for cross-validation over the whole of train.
+
+    The speakers are sorted, shuffled with ``seed`` and dealt round robin (the i-th shuffled speaker
+    goes to fold i mod k): every fold gets the same number of speakers, give or take one, and the
+    same input and seed give the same folds whatever order the utterances come in. Balanced by
+    speaker count, not by age group: Speechocean762 has 20 recordings a speaker, so utterance counts
+    balance too, and five folds of 25 speakers draw both age groups without stratifying. Each fold
+    keeps the input's order.
+    """
+    if k < 2:
+        raise ValueError(f"need at least 2 folds, got {k}")
+    speakers = set()
+    for u in utts:
+        if u.speaker is None:
+            raise DataError(f"utterance {u.utt_id} has no speaker: cannot fold by speaker")
+        speakers.add(u.speaker)
+    if len(speakers) < k:
+        raise DataError(f"{len(speakers)} speakers cannot fill {k} speaker-disjoint folds")
+    order = sorted(speakers)
+    random.Random(seed).shuffle(order)
+    fold_of = {spk: i % k for i, spk in enumerate(order)}
+    folds: list[list[Utterance]] = [[] for _ in range(k)]
+    for u in utts:
+        folds[fold_of[u.speaker]].append(u)
+    return folds
