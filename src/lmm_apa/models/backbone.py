@@ -351,23 +351,33 @@ _FSDP_WRAPPER = "_fsdp_wrapped_module."  # what torch FSDP's wrappers add to the
 def _save_lora_from(peft_model, trainable: dict, out: Path) -> None:
     """peft's adapter files, with the LoRA weights taken from ``trainable`` (by plain names).
 
-    peft (0.21) picks a state dict's LoRA entries by the names of its LoRA layers, which FSDP's
-    wrappers lengthen (it strips the wrapper's prefix for its auxiliary modules only), then drops the
-    adapter name right after ``lora_A.`` / ``lora_B.``. So it is given each entry under its layer's
-    wrapped name followed by the plain tail, and its file is rewritten under the plain names.
+    peft picks a state dict's LoRA entries by the names of its LoRA layers, and how it names a layer
+    under FSDP's wrappers changed: peft 0.22 strips the wrappers' names (its
+    ``remove_torch_wrapper_names``), so it takes the plain names that torch's FSDP state dicts have;
+    peft 0.21 keeps the wrapped names of the layers (it strips the wrapper's prefix for its auxiliary
+    modules only), so it takes each entry under its layer's wrapped name followed by the plain tail.
+    A state dict under names peft does not expect is not an error to peft: it writes an adapter file
+    without the LoRA weights. So each naming is tried in turn, the file is rewritten under the plain
+    names, and one that holds fewer than every LoRA weight is refused.
     """
     from peft.utils import SAFETENSORS_WEIGHTS_NAME
     from safetensors.torch import load_file, save_file
 
-    def as_peft_sees_it(wrapped: str) -> str:
+    def as_peft_021_sees_it(wrapped: str) -> str:
         head, lora, tail = wrapped.rpartition(".lora_")
         return head + lora + tail.replace(_FSDP_WRAPPER, "")
 
-    named = {n.replace(_FSDP_WRAPPER, ""): as_peft_sees_it(n) for n, _ in peft_model.named_parameters()}
-    peft_model.save_pretrained(out, state_dict={named[k]: v for k, v in trainable.items()})
+    wrapped = {n.replace(_FSDP_WRAPPER, ""): as_peft_021_sees_it(n) for n, _ in peft_model.named_parameters()}
+    n_lora = sum(".lora_" in k for k in trainable)
     f = out / SAFETENSORS_WEIGHTS_NAME
-    plain = {k.replace(_FSDP_WRAPPER, ""): v for k, v in load_file(f).items()}
-    save_file(plain, f, metadata={"format": "pt"})
+    for naming in (lambda k: k, wrapped.__getitem__):
+        peft_model.save_pretrained(out, state_dict={naming(k): v for k, v in trainable.items()})
+        saved = load_file(f)
+        if len(saved) == n_lora:
+            plain = {k.replace(_FSDP_WRAPPER, ""): v for k, v in saved.items()}
+            save_file(plain, f, metadata={"format": "pt"})
+            return
+    raise ModelError(f"peft saved {len(saved)} of the adapter's {n_lora} LoRA weights (gathered from shards)")
 
 
 def _part(state: dict, module: str) -> dict:
