@@ -210,7 +210,7 @@ def transfer(fit, fit_items, dev, dev_items, seeds: int = 3) -> dict:
     and without the prosody features appended."""
     import torch
 
-    from lmm_apa.align.evidence_scorer import _fit_mlp, _Scaler
+    from lmm_apa.align.evidence_scorer import Scaler, _fit_mlp
     from lmm_apa.ridge import ridge
 
     wr, wf, wy, _ = _said_words(fit, fit_items)
@@ -221,7 +221,7 @@ def transfer(fit, fit_items, dev, dev_items, seeds: int = 3) -> dict:
         "word_rows": (wr, dr),
         "+prosody": (np.hstack([wr, wf]), np.hstack([dr, df])),
     }.items():
-        scale = _Scaler.fit(x)
+        scale = Scaler.fit(x)
         preds = []
         for seed in range(seeds):
             mlp = _fit_mlp(scale(x), (wy / 10.0).astype(np.float32), seed=seed)

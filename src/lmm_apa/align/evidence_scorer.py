@@ -127,23 +127,50 @@ def _fit_mlp(x: np.ndarray, y: np.ndarray, epochs: int = 40, seed: int = 0) -> _
     return model.eval()
 
 
-class _Scaler:
+class Scaler:
     def __init__(self, mean: np.ndarray, std: np.ndarray):
         self.mean, self.std = mean.astype(np.float32), std.astype(np.float32)
 
     @classmethod
-    def fit(cls, x: np.ndarray) -> _Scaler:
+    def fit(cls, x: np.ndarray) -> Scaler:
         return cls(x.mean(0), x.std(0) + 1e-4)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return ((x - self.mean) / self.std).astype(np.float32)
 
 
+def scored_utterance(
+    reference: Utterance, al: Alignment, pp: np.ndarray, wp: np.ndarray, sent: np.ndarray
+) -> Utterance:
+    """``reference`` with phone (``pp``), word (``wp``: accuracy, stress, total) and sentence
+    (``sent``: the four aspects) predictions, completeness from the alignment (the share of words
+    said) and the sentence scores capped by it; every evidence scorer's last step."""
+    completeness = 10.0 * al.said / len(al.words)
+    # An utterance is no better than the share of it that was read.
+    sent = np.minimum(sent, completeness) if al.said < len(al.words) else sent
+    words, k = [], 0
+    for w, (acc, stress, total) in zip(reference.words, wp, strict=True):
+        phones = [Phone(symbol=p.symbol, accuracy=float(pp[k + j])) for j, p in enumerate(w.phones)]
+        k += len(w.phones)
+        words.append(
+            Word(
+                text=w.text, accuracy=float(acc), stress=float(stress), total=float(total), phones=phones
+            )
+        )
+    return reference.model_copy(
+        update={
+            "words": words,
+            "completeness": completeness,
+            **dict(zip(_SENTENCE, map(float, sent), strict=True)),
+        }
+    )
+
+
 class EvidenceScorer:
     def __init__(self) -> None:
         self.phone: _MLP | None = None
         self.word: _MLP | None = None
-        self.scalers: dict[str, _Scaler] = {}
+        self.scalers: dict[str, Scaler] = {}
         self.sentence_w: np.ndarray | None = None  # ridge weights (d + 1, 4), bias last
 
     # ---- fit --------------------------------------------------------------------------------------
@@ -156,7 +183,7 @@ class EvidenceScorer:
             said = np.concatenate([[not w.omitted] * len(w.phones) for w in al.words])
             xp.append(rows[said])
             yp.append(np.array([p.accuracy for p in u.phones])[said])
-        self.scalers["phone"] = _Scaler.fit(np.concatenate(xp))
+        self.scalers["phone"] = Scaler.fit(np.concatenate(xp))
         self.phone = _fit_mlp(
             self.scalers["phone"](np.concatenate(xp)), np.concatenate(yp)[:, None], seed=seed
         )
@@ -166,14 +193,14 @@ class EvidenceScorer:
             said = np.array([not w.omitted for w in al.words])
             xw.append(rows[said])
             yw.append(np.array([[w.accuracy, w.stress, w.total] for w in u.words])[said] / 10.0)
-        self.scalers["word"] = _Scaler.fit(np.concatenate(xw))
+        self.scalers["word"] = Scaler.fit(np.concatenate(xw))
         self.word = _fit_mlp(self.scalers["word"](np.concatenate(xw)), np.concatenate(yw), seed=seed)
         for u, al in zip(utts, alignments, strict=True):
             pp = self.predict_phones(al)
             xs.append(sentence_row(al, self.predict_words(al, pp), pp))
             ys.append([u.score(a) for a in _SENTENCE])
         xs_arr = np.asarray(xs)
-        self.scalers["sentence"] = _Scaler.fit(xs_arr)
+        self.scalers["sentence"] = Scaler.fit(xs_arr)
         design = np.hstack([self.scalers["sentence"](xs_arr), np.ones((len(xs_arr), 1))])
         self.sentence_w = ridge(design, np.asarray(ys, dtype=np.float64), alpha=30.0, free=-1)
         return self
@@ -201,25 +228,7 @@ class EvidenceScorer:
         wp = self.predict_words(al, pp)
         row = self.scalers["sentence"](sentence_row(al, wp, pp)[None])
         sent = (np.hstack([row, [[1.0]]]) @ self.sentence_w)[0].clip(0.0, 10.0)
-        completeness = 10.0 * al.said / len(al.words)
-        # An utterance is no better than the share of it that was read.
-        sent = np.minimum(sent, completeness) if al.said < len(al.words) else sent
-        words, k = [], 0
-        for w, (acc, stress, total) in zip(reference.words, wp, strict=True):
-            phones = [Phone(symbol=p.symbol, accuracy=float(pp[k + j])) for j, p in enumerate(w.phones)]
-            k += len(w.phones)
-            words.append(
-                Word(
-                    text=w.text, accuracy=float(acc), stress=float(stress), total=float(total), phones=phones
-                )
-            )
-        return reference.model_copy(
-            update={
-                "words": words,
-                "completeness": completeness,
-                **dict(zip(_SENTENCE, map(float, sent), strict=True)),
-            }
-        )
+        return scored_utterance(reference, al, pp, wp, sent)
 
     @staticmethod
     def error_type(word: WordAlignment, accuracy: float) -> str:
@@ -263,6 +272,6 @@ class EvidenceScorer:
             mlp.load_state_dict(state)
             setattr(self, name, mlp.eval())
         for name in ("phone", "word", "sentence"):
-            self.scalers[name] = _Scaler(t[f"scaler.{name}.mean"], t[f"scaler.{name}.std"])
+            self.scalers[name] = Scaler(t[f"scaler.{name}.mean"], t[f"scaler.{name}.std"])
         self.sentence_w = t["sentence.w"].astype(np.float64)
         return self

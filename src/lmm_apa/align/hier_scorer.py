@@ -39,13 +39,14 @@ from lmm_apa.align.aligner import FRAME_RATE, Alignment
 from lmm_apa.align.evidence_scorer import (
     OMITTED_STRESS,
     EvidenceScorer,
-    _Scaler,
+    Scaler,
     phone_rows,
+    scored_utterance,
     sentence_row,
     word_rows,
 )
 from lmm_apa.align.phoneset import N_CLASSES, phone_id
-from lmm_apa.data.records import Phone, Utterance, Word
+from lmm_apa.data.records import Utterance
 from lmm_apa.errors import ModelError
 from lmm_apa.ridge import ridge
 
@@ -285,7 +286,7 @@ class HierScorer:
         self.cfg = config or HierConfig()
         self.extra_features = extra_features
         self.models: list[HierModel] = []
-        self.scalers: dict[str, _Scaler] = {}
+        self.scalers: dict[str, Scaler] = {}
         self.history: list[list[float]] = []  # mean training loss per epoch, per seed
         self.sentence_w: np.ndarray | None = None  # ridge weights (d + 1, 4), bias last ("ridge")
 
@@ -301,9 +302,9 @@ class HierScorer:
         """Fit on labelled utterances and their alignments (same order)."""
         raw = [self._inputs(al, u) | _targets(u) for u, al in zip(utts, alignments, strict=True)]
         self.scalers = {
-            "px": _Scaler.fit(np.concatenate([r["px"] for r in raw])),
-            "wx": _Scaler.fit(np.concatenate([r["wx"] for r in raw])),
-            "sx": _Scaler.fit(np.stack([r["sx"] for r in raw])),
+            "px": Scaler.fit(np.concatenate([r["px"] for r in raw])),
+            "wx": Scaler.fit(np.concatenate([r["wx"] for r in raw])),
+            "sx": Scaler.fit(np.stack([r["sx"] for r in raw])),
         }
         items = [self._standardise(r) for r in raw]
         dims = (items[0]["px"].shape[1], items[0]["wx"].shape[1], items[0]["sx"].shape[0])
@@ -323,7 +324,7 @@ class HierScorer:
     def _fit_sentence_ridge(self, utts: list[Utterance], alignments: list[Alignment]) -> None:
         xs = np.stack([self._sentence_features(u, al) for u, al in zip(utts, alignments, strict=True)])
         ys = np.array([[u.score(a) for a in _SENTENCE] for u in utts], dtype=np.float64)
-        self.scalers["sentence"] = _Scaler.fit(xs)
+        self.scalers["sentence"] = Scaler.fit(xs)
         design = np.hstack([self.scalers["sentence"](xs), np.ones((len(xs), 1))])
         self.sentence_w = ridge(design, ys, alpha=self.cfg.sentence_alpha, free=-1)
 
@@ -384,25 +385,7 @@ class HierScorer:
             x = np.concatenate([sentence_row(al, wp, pp), sent / 10.0])
             row = self.scalers["sentence"](x[None])
             sent = (np.hstack([row, [[1.0]]]) @ self.sentence_w)[0].clip(0.0, 10.0)
-        completeness = 10.0 * al.said / len(al.words)
-        # An utterance is no better than the share of it that was read.
-        sent = np.minimum(sent, completeness) if al.said < len(al.words) else sent
-        words, k = [], 0
-        for w, (acc, stress, total) in zip(reference.words, wp, strict=True):
-            phones = [Phone(symbol=p.symbol, accuracy=float(pp[k + j])) for j, p in enumerate(w.phones)]
-            k += len(w.phones)
-            words.append(
-                Word(
-                    text=w.text, accuracy=float(acc), stress=float(stress), total=float(total), phones=phones
-                )
-            )
-        return reference.model_copy(
-            update={
-                "words": words,
-                "completeness": completeness,
-                **dict(zip(_SENTENCE, map(float, sent), strict=True)),
-            }
-        )
+        return scored_utterance(reference, al, pp, wp, sent)
 
     # ---- save / load ------------------------------------------------------------------------------
     def save(self, out_dir: str | Path, **provenance) -> Path:
@@ -446,7 +429,7 @@ class HierScorer:
         t = load_file(folder / HIER_FILE)
         names = ("px", "wx", "sx", "sentence") if "sentence.w" in t else ("px", "wx", "sx")
         for name in names:
-            self.scalers[name] = _Scaler(t[f"scaler.{name}.mean"], t[f"scaler.{name}.std"])
+            self.scalers[name] = Scaler(t[f"scaler.{name}.mean"], t[f"scaler.{name}.std"])
         for i in range(info["n_models"]):
             prefix = f"model{i}."
             model = HierModel(self.cfg, *info["dims"])
