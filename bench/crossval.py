@@ -37,33 +37,10 @@ LEVELS = ("sentence", "word", "phone")
 
 def detection_rows(labels: list, preds: dict, alignments: dict) -> dict[str, np.ndarray]:
     """bench/heard_phones.collect's arrays, from out-of-fold predictions and their fold's alignments."""
-    rows: dict[str, list] = {"label": [], "gop": [], "readout": [], "speaker": [], "heard": []}
-    words: dict[str, list] = {"label": [], "readout": [], "speaker": [], "flag": []}
-    omitted: list[float] = []
-    for u in labels:
-        pred, al = preds[u.utt_id], alignments[u.utt_id]
-        for w, wp, wa in zip(u.words, pred.words, al.words, strict=True):
-            if not wa.omitted and w.accuracy is not None:
-                words["label"].append(w.accuracy)
-                words["readout"].append(wp.accuracy)
-                words["speaker"].append(u.speaker)
-                words["flag"].append(wp.error_type == "mispronunciation")
-            heard = wp.phones_heard or [None] * len(w.phones)
-            for p, pp, pa, h in zip(w.phones, wp.phones, wa.phones, heard, strict=True):
-                if p.accuracy is None:
-                    continue
-                if wa.omitted:
-                    omitted.append(p.accuracy)
-                    continue
-                rows["label"].append(p.accuracy)
-                rows["gop"].append(pa.stats["gop"])
-                rows["readout"].append(pp.accuracy)
-                rows["speaker"].append(u.speaker)
-                rows["heard"].append(h is not None)
-    out = {k: np.asarray(v) for k, v in rows.items()}
-    out["omitted"] = np.asarray(omitted)
-    out |= {f"word_{k}": np.asarray(v) for k, v in words.items()}
-    return out
+    import heard_phones
+
+    scored = ((u, preds[u.utt_id], alignments[u.utt_id]) for u in labels)
+    return heard_phones.detection_arrays(scored, flags=True)
 
 
 def detection(cv, labels: list, preds: dict, n_boot: int) -> dict:

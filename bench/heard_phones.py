@@ -41,17 +41,33 @@ def collect(listener, utts) -> dict[str, np.ndarray]:
     said word (``word_*``): label, the readout's accuracy, speaker."""
     from lmm_apa.data.audio import load_audio
 
+    def heard(u):
+        h = listener.hear(load_audio(u.audio_path), u.unlabelled())
+        return u, h.evidence, h.alignment
+
+    return detection_arrays(map(heard, utts))
+
+
+def detection_arrays(scored, flags: bool = False) -> dict[str, np.ndarray]:
+    """`collect`'s arrays from (labelled utterance, its scored utterance, its alignment) triples; with
+    ``flags`` also per phone ``heard`` (a phones-heard entry) and per word ``flag`` (error_type
+    mispronunciation), which scored utterances carry once the alignment was merged into them."""
     rows: dict[str, list] = {"label": [], "gop": [], "readout": [], "speaker": []}
     words: dict[str, list] = {"label": [], "readout": [], "speaker": []}
+    if flags:
+        rows["heard"], words["flag"] = [], []
     omitted: list[float] = []
-    for u in utts:
-        heard = listener.hear(load_audio(u.audio_path), u.unlabelled())
-        for w, wa, ev in zip(u.words, heard.alignment.words, heard.evidence.words, strict=True):
+    for u, pred, al in scored:
+        speaker = u.speaker or u.utt_id
+        for w, wp, wa in zip(u.words, pred.words, al.words, strict=True):
             if not wa.omitted and w.accuracy is not None:
                 words["label"].append(w.accuracy)
-                words["readout"].append(ev.accuracy)
-                words["speaker"].append(u.speaker or u.utt_id)
-            for p, pa, pe in zip(w.phones, wa.phones, ev.phones, strict=True):
+                words["readout"].append(wp.accuracy)
+                words["speaker"].append(speaker)
+                if flags:
+                    words["flag"].append(wp.error_type == "mispronunciation")
+            heard = wp.phones_heard or [None] * len(w.phones)
+            for p, pp, pa, h in zip(w.phones, wp.phones, wa.phones, heard, strict=True):
                 if p.accuracy is None:
                     continue
                 if wa.omitted:
@@ -59,8 +75,10 @@ def collect(listener, utts) -> dict[str, np.ndarray]:
                     continue
                 rows["label"].append(p.accuracy)
                 rows["gop"].append(pa.stats["gop"])
-                rows["readout"].append(pe.accuracy)
-                rows["speaker"].append(u.speaker or u.utt_id)
+                rows["readout"].append(pp.accuracy)
+                rows["speaker"].append(speaker)
+                if flags:
+                    rows["heard"].append(h is not None)
     out = {k: np.asarray(v) for k, v in rows.items()}
     out["omitted"] = np.asarray(omitted)
     out |= {f"word_{k}": np.asarray(v) for k, v in words.items()}
