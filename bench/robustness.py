@@ -11,8 +11,14 @@ seen them), each perturbation below is compared with the same recording as it is
   of 20 ms frames) of 0.5-3 s, drawn per side and recording; pad0: the same lengths of digital
   silence (zeros: an app that pads, a noise gate);
 - noise20, noise10: white noise at 20 and 10 dB below the speech (the RMS of its speech frames);
+- babble20, babble10: four other bench recordings summed (a classroom) at 20 and 10 dB below;
 - tel: telephone band (down to 8 kHz and back up);
-- quiet: 20 dB quieter.
+- reverb: a simulated room (RT60 0.3-0.6 s; audiomentations' RoomSimulator), at the same level;
+- mp3, opus: a round trip through MP3 at 32 kb/s, Opus at 16 kb/s (phones, browsers);
+- quiet: 20 dB quieter;
+- combo: a phone in a room: pad, then white noise at 20 dB, telephone band and Opus at 16 kb/s.
+The augmentation the aligner was trained with (`lmm_apa.data.augment`) draws its rooms from the same
+kinds with other generators, levels and seeds; babble there is built from training recordings only.
 For each, at sentence (total), word (accuracy) and phone (accuracy) level: the PCC of the perturbed
 scores against the clean ones, the mean change (perturbed minus clean) and mean |change|, and the
 PCC against the raters' labels (clean and perturbed). A recording the scorer refuses counts in
@@ -34,7 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
-PERTURBATIONS = ("pad", "pad0", "noise20", "noise10", "tel", "quiet")
+PERTURBATIONS = (
+    "pad", "pad0", "noise20", "noise10", "babble20", "babble10", "tel", "reverb", "mp3", "opus",
+    "quiet", "combo",
+)  # fmt: skip
 SR = 16000
 
 
@@ -45,27 +54,66 @@ def noise_floor_rms(wave: np.ndarray) -> float:
     return float(np.sqrt(power[: max(1, len(power) // 10)].mean()))
 
 
-def perturb(wave: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
-    import soxr
-
+def _speech_rms(wave: np.ndarray) -> float:
     from lmm_apa.data.quality import measure
     from lmm_apa.data.speech import find_speech
+
+    return 10 ** (measure(wave, find_speech(wave)).level_dbfs / 20)
+
+
+def _babble(n: int, pool: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    mix = np.zeros(n)
+    for j in rng.choice(len(pool), size=min(4, len(pool)), replace=False):
+        w = np.tile(pool[j], n // len(pool[j]) + 1)[:n].astype(np.float64)
+        mix += np.roll(w, rng.integers(n)) / (np.sqrt(np.mean(w**2)) + 1e-9)
+    return mix / np.sqrt(np.mean(mix**2))
+
+
+def perturb(wave: np.ndarray, kind: str, rng: np.random.Generator, pool: list | None = None) -> np.ndarray:
+    """``wave`` as ``kind`` (the module docstring) makes it; ``pool``: other recordings, for babble."""
+    import soxr
 
     if kind in ("pad", "pad0"):
         floor = noise_floor_rms(wave) if kind == "pad" else 0.0
         before, after = rng.uniform(0.5, 3.0, size=2)
         pads = [(floor * rng.standard_normal(int(s * SR))).astype(np.float32) for s in (before, after)]
         return np.concatenate([pads[0], wave, pads[1]])
-    if kind.startswith("noise"):
-        snr = float(kind[len("noise") :])
-        speech_db = measure(wave, find_speech(wave)).level_dbfs
-        rms = 10 ** ((speech_db - snr) / 20)
-        return (wave + rms * rng.standard_normal(len(wave))).astype(np.float32)
+    if kind.startswith(("noise", "babble")):
+        babble = kind.startswith("babble")
+        snr = float(kind[len("babble" if babble else "noise") :])
+        noise = _babble(len(wave), pool, rng) if babble else rng.standard_normal(len(wave))
+        return (wave + _speech_rms(wave) * 10 ** (-snr / 20) * noise).astype(np.float32)
     if kind == "tel":
         narrow = soxr.resample(wave, SR, 8000, quality="HQ")
         return soxr.resample(narrow, 8000, SR, quality="HQ")[: len(wave)].astype(np.float32)
+    if kind == "reverb":
+        import random
+
+        from audiomentations import RoomSimulator
+
+        random.seed(int(rng.integers(2**31)))
+        np.random.seed(int(rng.integers(2**31)))
+        room = RoomSimulator(
+            min_target_rt60=0.3, max_target_rt60=0.6, calculation_mode="rt60", use_ray_tracing=False,
+            max_order=3, leave_length_unchanged=True, p=1.0,
+        )  # fmt: skip
+        wet = room(wave, sample_rate=SR)
+        # the simulated room also amplifies: keep the level (measured apart, by `quiet`)
+        return (wet * np.sqrt(np.mean(wave**2) / (np.mean(wet**2) + 1e-12))).astype(np.float32)
+    if kind == "mp3":
+        from audiomentations import Mp3Compression
+
+        return Mp3Compression(32, 32, p=1.0)(wave, sample_rate=SR).astype(np.float32)
+    if kind == "opus":
+        from lmm_apa.data.augment import opus_round_trip
+
+        return opus_round_trip(wave, 16000)
     if kind == "quiet":
         return (wave * 0.1).astype(np.float32)
+    if kind == "combo":
+        for step in ("pad", "noise20", "tel", "opus"):
+            wave = perturb(wave, step, rng, pool)
+        return wave
     raise ValueError(kind)
 
 
@@ -165,7 +213,9 @@ def main() -> None:
     report = {"clean": {"refused": refused_clean, "vs_labels": compare(labels, clean, clean)}}
     for kind in args.perturb.split(","):
         rng = np.random.default_rng(args.seed)
-        got, refused = scored([perturb(w, kind, rng) for w in waves])
+        got, refused = scored(
+            [perturb(w, kind, rng, waves[:i] + waves[i + 1 :]) for i, w in enumerate(waves)]
+        )
         report[kind] = {"refused": refused, **compare(labels, clean, got)}
         print(kind, json.dumps(report[kind]["sentence total"]), flush=True)
     meta = {

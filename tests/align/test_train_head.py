@@ -3,7 +3,7 @@ import pytest
 
 from lmm_apa.align.head import HeadConfig, PhoneHead
 from lmm_apa.align.phoneset import phone_id
-from lmm_apa.align.train_head import dev_ctc, edit_distance, greedy_per, targets, train_head
+from lmm_apa.align.train_head import dev_ctc, edit_distance, frame_cache, greedy_per, targets, train_head
 from lmm_apa.data.records import Phone, Utterance, Word
 
 
@@ -48,3 +48,34 @@ def test_training_lowers_the_dev_loss_and_keeps_the_best_epoch(tmp_path):
     assert after < 0.5 * before
     assert greedy_per(head, dev) < 0.5
     assert (tmp_path / "phone_head.safetensors").is_file()
+
+
+class _Encoder:
+    """Frames that show what was encoded: one row per 320 samples, each the chunk's RMS."""
+
+    def frames(self, wave):
+        n = len(wave) // 320
+        return np.sqrt((wave[: n * 320].reshape(n, 320) ** 2).mean(axis=1, keepdims=True))
+
+
+def test_augmented_frames_are_cached_apart_and_cut_to_the_speech(corpus_dir, tmp_path):
+    from lmm_apa.data.audio import load_audio
+
+    utt = Utterance(
+        utt_id="000010011",
+        speaker="0001",
+        text="WE CALL IT BEAR",
+        audio_path=str(corpus_dir / "WAVE/SPEAKER0001/000010011.flac"),
+    )
+    wave = load_audio(utt.audio_path)
+
+    def pad(w, key):  # 3 s of silence each side: the scorer cuts it back to the speech
+        assert key == utt.utt_id
+        return np.concatenate([np.zeros(3 * 16000, np.float32), w, np.zeros(3 * 16000, np.float32)])
+
+    clean = frame_cache([utt], tmp_path / "clean", _Encoder())
+    room = frame_cache([utt], tmp_path / "room", _Encoder(), augment=pad)
+    assert clean[utt.utt_id] != room[utt.utt_id]
+    n_clean, n_room = len(np.load(clean[utt.utt_id])), len(np.load(room[utt.utt_id]))
+    assert n_clean == len(wave) // 320
+    assert n_room < n_clean + 2 * 50  # not the 6 s added: cut to the speech plus its margins

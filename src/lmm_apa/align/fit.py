@@ -54,10 +54,13 @@ def train_phone_head(
     seed: int = 0,
     limit: int | None = None,
     log: Callable[[str], None] = print,
+    augment_copies: int = 0,
 ) -> dict[str, Any]:
     """Train the phone head on ``split`` (CTC on canonical phones), keep the epoch with the lowest
     ``dev_split`` CTC in ``out``; -> its `phone_head.json` (written there too), with the splits, seed,
-    epochs and the greedy phone error rate on ``dev_split``. ``log`` gets a JSON line per epoch."""
+    epochs and the greedy phone error rate on ``dev_split``. ``log`` gets a JSON line per epoch.
+    ``augment_copies``: that many augmented copies of each training recording (`room_frames`) join
+    the clean ones; the epoch is still chosen on the clean held-out split."""
     import torch
 
     from lmm_apa.align.head import HEAD_JSON
@@ -67,9 +70,10 @@ def train_phone_head(
     train_utts, dev_utts = _splits(data, split, dev_split, limit)
     frames = frame_cache(train_utts + dev_utts, cache)
     dev_pairs = load_pairs(dev_utts, frames)
-    head = train_head(
-        load_pairs(train_utts, frames), dev_pairs, out, epochs=epochs, lr=lr, seed=seed, log=log
-    )
+    train_pairs = load_pairs(train_utts, frames)
+    for room in room_frames(train_utts, cache, augment_copies, seed):
+        train_pairs += load_pairs(train_utts, room)
+    head = train_head(train_pairs, dev_pairs, out, epochs=epochs, lr=lr, seed=seed, log=log)
     info_file = Path(out) / HEAD_JSON
     info = json.loads(info_file.read_text())
     info.update(
@@ -78,10 +82,31 @@ def train_phone_head(
         seed=seed,
         epochs_run=epochs,
         dev_per_greedy=round(greedy_per(head, dev_pairs), 4),
+        augment_copies=augment_copies,
         **({"limit": limit} if limit is not None else {}),
     )
     info_file.write_text(json.dumps(info, indent=2))
     return info
+
+
+def room_frames(
+    utts: list[Utterance], cache: str | Path, copies: int, seed: int = 0, encoder: Any = None
+) -> list[dict[str, Path]]:
+    """For each of ``copies`` augmented copies of ``utts`` (`lmm_apa.data.augment.RoomAugmenter`,
+    seeds ``seed``, ``seed + 1``, ...): utt_id -> its cached encoder frames, under ``cache``. The
+    babble is built from ~200 of ``utts`` themselves (training recordings only)."""
+    from lmm_apa.align.train_head import frame_cache
+    from lmm_apa.data.audio import load_audio
+    from lmm_apa.data.augment import RoomAugmenter, make_babble
+
+    if copies <= 0:
+        return []
+    talkers = [load_audio(u.audio_path) for u in utts[:: max(1, len(utts) // 200)]]
+    babble = make_babble(talkers, Path(cache) / f"babble-s{seed}", seed=seed)
+    return [
+        frame_cache(utts, Path(cache) / f"room-s{seed + k}", encoder, RoomAugmenter(babble, seed + k))
+        for k in range(copies)
+    ]
 
 
 @dataclass
@@ -114,9 +139,12 @@ def fit_readout(
     cache: str | Path = DEFAULT_CACHE,
     seed: int = 0,
     limit: int | None = None,
+    augment_copies: int = 0,
 ) -> ReadoutFit:
     """Align ``split`` and ``dev_split`` with the phone head in ``head`` (None: the shipped one), fit
-    the evidence readout on ``split``'s labels and score ``dev_split`` with it."""
+    the evidence readout on ``split``'s labels and score ``dev_split`` with it. ``augment_copies``:
+    the readout is also fit on that many augmented copies of each ``split`` recording
+    (`room_frames`), with the clean recording's labels."""
     from lmm_apa.align.aligner import Aligner
     from lmm_apa.align.evidence_scorer import EvidenceScorer
     from lmm_apa.align.head import DEFAULT_HEAD
@@ -130,8 +158,12 @@ def fit_readout(
     aligner = Aligner(head_dir=head if head is not None else DEFAULT_HEAD)
     t0 = time.perf_counter()
     train_al, dev_al = align_all(aligner, train, frames), align_all(aligner, dev, frames)
+    fit_utts, fit_al = list(train), list(train_al)
+    for room in room_frames(train, cache, augment_copies, seed, encoder):
+        fit_utts += train
+        fit_al += align_all(aligner, train, room)
     align_s = time.perf_counter() - t0
-    readout = EvidenceScorer().fit(train, train_al, seed=seed)
+    readout = EvidenceScorer().fit(fit_utts, fit_al, seed=seed)
     preds = {u.utt_id: readout.predict(u.unlabelled(), al) for u, al in zip(dev, dev_al, strict=True)}
     return ReadoutFit(readout, aligner, encoder, train, dev, dev_al, preds, frames, align_s, split, dev_split)
 

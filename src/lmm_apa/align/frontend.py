@@ -31,6 +31,7 @@ class Listener:
         folder = Path(folder)
         if not (folder / SCORER_FILE).is_file():
             raise ModelError(f"no evidence readout in {folder} ({SCORER_FILE}); reinstall lmm-apa")
+        self.folder = folder
         self.aligner = Aligner(head_dir=folder)
         self.evidence_scorer = EvidenceScorer.load(folder)
         if encoder is None:
@@ -44,3 +45,14 @@ class Listener:
         frames = self.encoder.frames(wave)
         alignment = self.aligner.align(frames, reference)
         return Heard(frames, alignment, self.evidence_scorer.predict(reference, alignment))
+
+    @property
+    def tag(self) -> str:
+        """A short hash of this aligner's weights: caches of its evidence are keyed by it, so a
+        retrained aligner never reads the evidence of the one before."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for f in sorted(self.folder.glob("*.safetensors")):
+            h.update(f.read_bytes())
+        return h.hexdigest()[:10]

@@ -19,7 +19,7 @@ import argparse
 import json
 import random
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +30,15 @@ from lmm_apa.align.phoneset import phone_id
 from lmm_apa.data.records import Utterance
 
 
-def frame_cache(utts: list[Utterance], folder: str | Path, encoder=None) -> dict[str, Path]:
-    """utt_id -> .npy file of its 50 Hz encoder frames (float16), encoding what is not cached yet."""
+def frame_cache(
+    utts: list[Utterance],
+    folder: str | Path,
+    encoder=None,
+    augment: Callable[[np.ndarray, str], np.ndarray] | None = None,
+) -> dict[str, Path]:
+    """utt_id -> .npy file of its 50 Hz encoder frames (float16), encoding what is not cached yet.
+    ``augment`` (e.g. `lmm_apa.data.augment.RoomAugmenter`): frames of the recording as augmented
+    (keyed by its utt_id) and then cut to its speech as the scorer cuts it, in its own ``folder``."""
     from lmm_apa.data.audio import load_audio
 
     folder = Path(folder)
@@ -45,7 +52,12 @@ def frame_cache(utts: list[Utterance], folder: str | Path, encoder=None) -> dict
                 from lmm_apa.models.whisper_ct2 import CT2WhisperEncoder
 
                 encoder = CT2WhisperEncoder(whisper_ct2_dir())
-            frames = encoder.frames(load_audio(u.audio_path)).astype(np.float16)
+            wave = load_audio(u.audio_path)
+            if augment is not None:
+                from lmm_apa.data.augment import as_scored
+
+                wave = as_scored(augment(wave, u.utt_id))
+            frames = encoder.frames(wave).astype(np.float16)
             tmp = path.with_suffix(".tmp.npy")
             np.save(tmp, frames)
             tmp.rename(path)

@@ -132,6 +132,13 @@ class DataConfig:
         "(lmm_apa.tasks.unsaid: another sentence's text, a word swapped, cut short)",
         "off: the corpus as it is (its readers almost never skip a word)",
     )
+    room_rate: float = _f(
+        0.0,
+        "share of train utterances that also get a copy recorded in a simulated room, with the clean "
+        "recording's answer (lmm_apa.data.augment: noise, babble, reverb, telephone band, MP3/Opus, "
+        "gain, silence; needs the augment extra)",
+        "off: the corpus's clean, close-miked recordings only",
+    )
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -142,8 +149,9 @@ class DataConfig:
             raise ConfigError(f"data.evidence must be none or one of {EVIDENCE_KINDS}, got {self.evidence!r}")
         if self.evidence != "none" and self.answer_inputs != "filler":
             raise ConfigError("data.evidence needs data.answer_inputs: filler (it is read at the slots)")
-        if not 0.0 <= self.unsaid_rate <= 1.0:
-            raise ConfigError(f"data.unsaid_rate must be in [0, 1], got {self.unsaid_rate}")
+        for name in ("unsaid_rate", "room_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"data.{name} must be in [0, 1], got {getattr(self, name)}")
         if self.answer_inputs not in ANSWER_INPUTS:
             raise ConfigError(
                 f"data.answer_inputs must be one of {ANSWER_INPUTS}, got {self.answer_inputs!r}"

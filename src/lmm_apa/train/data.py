@@ -7,11 +7,12 @@ backbone and utterance and cached on disk; an example only holds the cache path 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,17 @@ class Source:
     rejected: list[str]
     audio_end: float | None = None  # seconds: train on the recording cut here (lmm_apa.tasks.unsaid)
     reference: Any = None  # the unlabelled Utterance of the text (corpus sources), for the aligner
+    room: Room | None = None  # data.room_rate: heard in this simulated room (lmm_apa.data.augment)
+
+
+@dataclass(frozen=True)
+class Room:
+    """Which simulated room a training copy is heard in: `RoomAugmenter(babble, seed)`, drawn per
+    recording from ``key`` (its source's utt_id)."""
+
+    babble: str
+    seed: int
+    key: str
 
 
 def default_corpus_dir() -> Path:
@@ -82,12 +94,18 @@ def feature_dir(cfg: RunConfig) -> Path:
 
 
 def cached_features(
-    lmm: Any, utt_id: str, audio: str, folder: Path, audio_end: float | None = None
+    lmm: Any,
+    utt_id: str,
+    audio: str,
+    folder: Path,
+    audio_end: float | None = None,
+    room: Room | None = None,
 ) -> tuple[Path, int]:
     """Encode ``audio`` once (frozen encoder) and keep it at ``folder/<utt_id>.pt``; (path, frames).
 
     ``audio_end`` (seconds) cuts the recording first (an unsaid-text example, `lmm_apa.tasks.unsaid`,
-    whose utt_id differs from its source's, so the two never share a cache entry).
+    whose utt_id differs from its source's, so the two never share a cache entry); ``room`` then
+    puts it in a simulated room (a data.room_rate copy, its utt_id marked likewise).
     """
     path = _entry(folder, utt_id)
     if path.is_file():
@@ -96,7 +114,7 @@ def cached_features(
         if cached.ndim == 2 and cached.shape[1] == lmm.d_audio:
             return path, int(cached.shape[0])
     with torch.no_grad():
-        feats = lmm.encode_audio(_source_wave(audio, audio_end)).detach().cpu()
+        feats = lmm.encode_audio(_source_wave(audio, audio_end, room)).detach().cpu()
     _save_entry(feats, path)
     return path, int(feats.shape[0])
 
@@ -105,12 +123,25 @@ def _entry(folder: Path, utt_id: str) -> Path:
     return folder / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', utt_id)}.pt"
 
 
-def _source_wave(audio: str, audio_end: float | None) -> Any:
-    """The recording as a training example hears it: cut at ``audio_end`` seconds if given."""
+def _source_wave(audio: str, audio_end: float | None, room: Room | None = None) -> Any:
+    """The recording as a training example hears it: cut at ``audio_end`` seconds if given, then
+    (``room``) as recorded in that room and cut to its speech as the scorer cuts it."""
     from lmm_apa.data.audio import SAMPLE_RATE, load_audio
 
     wave = load_audio(audio)
-    return wave if audio_end is None else wave[: max(1, int(audio_end * SAMPLE_RATE))]
+    wave = wave if audio_end is None else wave[: max(1, int(audio_end * SAMPLE_RATE))]
+    if room is None:
+        return wave
+    from lmm_apa.data.augment import as_scored
+
+    return as_scored(_augmenter(room.babble, room.seed)(wave, room.key))
+
+
+@functools.cache
+def _augmenter(babble: str, seed: int) -> Any:
+    from lmm_apa.data.augment import RoomAugmenter
+
+    return RoomAugmenter(babble, seed)
 
 
 def _save_entry(tensor: torch.Tensor, path: Path) -> None:
@@ -154,7 +185,29 @@ def corpus_sources(cfg: RunConfig) -> tuple[list[Source], list[Source]]:
             train, [d.task], d.unsaid_rate, d.rejected_seed, d.n_rejected, d.rejected_kind
         )
         train_sources += [_source(row, e.utt.unlabelled()) for e, row in unsaid]
+    if d.room_rate > 0:
+        train_sources += room_copies(train, train_sources[: len(train)], d.room_rate, d.rejected_seed)
     return train_sources, [source(u) for u in dev]
+
+
+def room_copies(utts: list[Any], sources: list[Source], rate: float, seed: int) -> list[Source]:
+    """A copy of a ``rate`` share of ``sources`` (parallel to ``utts``, the clean corpus ones),
+    heard in a simulated room, with the same texts: the raters judged the speaker, not the room.
+    Babble is built from ~200 of ``utts`` (training recordings only) into the cache."""
+    import random
+
+    from lmm_apa.data.audio import load_audio
+    from lmm_apa.data.augment import make_babble
+
+    talkers = [load_audio(u.audio_path) for u in utts[:: max(1, len(utts) // 200)]]
+    babble = str(make_babble(talkers, cache_dir() / f"babble-s{seed}", seed=seed))
+    picked = random.Random(seed).sample(range(len(sources)), round(rate * len(sources)))
+    return [
+        replace(
+            sources[i], utt_id=f"{sources[i].utt_id}~room{seed}", room=Room(babble, seed, sources[i].utt_id)
+        )
+        for i in sorted(picked)
+    ]
 
 
 def _source(row: dict[str, Any], reference: Any) -> Source:
@@ -202,7 +255,7 @@ def cached_evidence(listener: Any, s: Source, task: str, folder: Path, kind: str
     path = _entry(folder, s.utt_id)
     if path.is_file():
         return path
-    heard = listener.hear(_source_wave(s.audio, s.audio_end), s.reference)
+    heard = listener.hear(_source_wave(s.audio, s.audio_end, s.room), s.reference)
     ev = torch.as_tensor(
         slot_inputs(kind, listener.evidence_scorer, heard.alignment, slots(s.reference, task))
     )
@@ -235,7 +288,7 @@ def build_examples(
     for s in sources:
         if need_rejected and not s.rejected:
             raise DataError(f"utterance {s.utt_id} has no rejected answer: SimPO needs one (or loss_type ce)")
-        feats_path, n_audio = cached_features(lmm, s.utt_id, s.audio, folder, s.audio_end)
+        feats_path, n_audio = cached_features(lmm, s.utt_id, s.audio, folder, s.audio_end, s.room)
         prompt = lmm.prompt_ids(s.prompt, n_audio)
         room = d.max_length - len(prompt)
         if room < 1:
@@ -252,8 +305,8 @@ def build_examples(
             example = with_filler(example, s, lmm.tokenizer)
             example.slot_kinds = slot_kind_ids(s.chosen, d.task)[: len(example.slot_positions)]
         if listener is not None:
-            # "evidence" holds the gop kind (the first there was); each other kind its own folder
-            sub = "evidence" if d.evidence == "gop" else f"evidence-{d.evidence.replace('+', '-')}"
+            # one folder per kind and aligner: a retrained aligner never reads the old one's evidence
+            sub = f"evidence-{d.evidence.replace('+', '-')}-{listener.tag}"
             if d.task != "multi":  # the cache is per utterance, and each task has its own slots
                 sub += f"-{d.task}"
             example.evidence_path = cached_evidence(listener, s, d.task, folder / sub, d.evidence)

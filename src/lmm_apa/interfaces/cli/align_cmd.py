@@ -34,6 +34,14 @@ Limit = Annotated[
     typer.Option(min=1, help="Only the first N recordings (by utt_id) of each split: a smoke run."),
 ]
 Seed = Annotated[int, typer.Option(help="Seed of the training (batches, masking) or of the fit.")]
+AugmentCopies = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Augmented copies of each training recording (noise, babble, reverb, telephone band, "
+        "MP3/Opus, gain, padding; needs the `augment` extra), beside the clean one.",
+    ),
+]
 # The shipped aligner's splits: trained on train-minus-dev25, chosen and measured on dev25.
 FitSplit = Annotated[TrainSplit, typer.Option(help=f"Split to train or fit on: {TRAIN_SPLIT_HELP}")]
 DevSplit = Annotated[TrainSplit, typer.Option(help="Held-out split to choose or measure on (same choices).")]
@@ -58,6 +66,7 @@ def train_head_cmd(
     lr: Annotated[float, typer.Option(callback=_positive, help="Peak learning rate.")] = 2e-3,
     seed: Seed = 0,
     limit: Limit = None,
+    augment_copies: AugmentCopies = 0,
 ) -> None:
     """Train the aligner's phone recogniser (CTC on canonical phones).
 
@@ -68,7 +77,7 @@ def train_head_cmd(
 
     info = train_phone_head(
         data, out, split.value, dev_split.value, cache, epochs=epochs, lr=lr, seed=seed, limit=limit,
-        log=typer.echo,
+        log=typer.echo, augment_copies=augment_copies,
     )  # fmt: skip
     typer.echo(json.dumps(info))
     typer.echo(f"phone head written to {out}")
@@ -97,6 +106,7 @@ def fit_readout_cmd(
     n_boot: Annotated[int, typer.Option(min=0, help="Speaker-bootstrap resamples for the CIs.")] = 1000,
     seed: Seed = 0,
     limit: Limit = None,
+    augment_copies: AugmentCopies = 0,
 ) -> None:
     """Fit the evidence readout (scores from the aligner's evidence alone).
 
@@ -111,7 +121,10 @@ def fit_readout_cmd(
     head = head or DEFAULT_HEAD
     if not (head / "phone_head.json").is_file():
         raise ModelError(f"no phone head in {head}: train one with `lmm-apa align train-head --out {head}`")
-    done = fit_readout(data, head, split.value, dev_split.value, cache, seed=seed, limit=limit)
+    done = fit_readout(
+        data, head, split.value, dev_split.value, cache, seed=seed, limit=limit,
+        augment_copies=augment_copies,
+    )  # fmt: skip
     done.save(out, head=head)
     metrics = evaluate_predictions(done.dev, done.predictions, n_boot=n_boot)
     listening = listening_checks(done, n_listen, seed)
