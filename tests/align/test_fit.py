@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from lmm_apa.align.aligner import Aligner
 from lmm_apa.align.fit import DEFAULT_DEV_SPLIT, DEFAULT_TRAIN_SPLIT, ReadoutFit, align_all, readout_report
@@ -97,3 +98,25 @@ def test_the_report_counts_speakers_and_omitted_words_and_formats_metrics(tmp_pa
         "fit_split": DEFAULT_TRAIN_SPLIT,
         "head": "the-head",
     }
+
+
+class _Encoder:
+    def frames(self, wave):
+        n = len(wave) // 320
+        return np.ones((n, 4), np.float32) * np.sqrt(np.mean(wave**2))
+
+
+def test_room_frames_cover_the_first_share_once_per_copy(train_utts, tmp_path):
+    pytest.importorskip("audiomentations")
+    from lmm_apa.align.fit import room_frames
+
+    utts = train_utts[:8]
+    rooms = room_frames(utts, tmp_path, copies=2, seed=3, encoder=_Encoder(), share=0.5)
+    assert [sorted(r) for r in rooms] == [sorted(u.utt_id for u in utts[:4])] * 2
+    assert (
+        rooms[0][utts[0].utt_id].parent.name == "room-s3"
+        and rooms[1][utts[0].utt_id].parent.name == "room-s4"
+    )
+    a, b = (np.load(r[utts[0].utt_id]) for r in rooms)
+    assert not np.array_equal(a, b)  # two different rooms
+    assert room_frames(utts, tmp_path, copies=0) == []

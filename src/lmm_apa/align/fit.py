@@ -55,12 +55,14 @@ def train_phone_head(
     limit: int | None = None,
     log: Callable[[str], None] = print,
     augment_copies: int = 0,
+    augment_share: float = 1.0,
 ) -> dict[str, Any]:
     """Train the phone head on ``split`` (CTC on canonical phones), keep the epoch with the lowest
     ``dev_split`` CTC in ``out``; -> its `phone_head.json` (written there too), with the splits, seed,
     epochs and the greedy phone error rate on ``dev_split``. ``log`` gets a JSON line per epoch.
-    ``augment_copies``: that many augmented copies of each training recording (`room_frames`) join
-    the clean ones; the epoch is still chosen on the clean held-out split."""
+    ``augment_copies``: that many augmented copies of each training recording (of the first
+    ``augment_share`` of them; `room_frames`) join the clean ones; the epoch is still chosen on the
+    clean held-out split."""
     import torch
 
     from lmm_apa.align.head import HEAD_JSON
@@ -71,8 +73,8 @@ def train_phone_head(
     frames = frame_cache(train_utts + dev_utts, cache)
     dev_pairs = load_pairs(dev_utts, frames)
     train_pairs = load_pairs(train_utts, frames)
-    for room in room_frames(train_utts, cache, augment_copies, seed):
-        train_pairs += load_pairs(train_utts, room)
+    for room in room_frames(train_utts, cache, augment_copies, seed, share=augment_share):
+        train_pairs += load_pairs([u for u in train_utts if u.utt_id in room], room)
     head = train_head(train_pairs, dev_pairs, out, epochs=epochs, lr=lr, seed=seed, log=log)
     info_file = Path(out) / HEAD_JSON
     info = json.loads(info_file.read_text())
@@ -83,6 +85,7 @@ def train_phone_head(
         epochs_run=epochs,
         dev_per_greedy=round(greedy_per(head, dev_pairs), 4),
         augment_copies=augment_copies,
+        augment_share=augment_share,
         **({"limit": limit} if limit is not None else {}),
     )
     info_file.write_text(json.dumps(info, indent=2))
@@ -90,11 +93,17 @@ def train_phone_head(
 
 
 def room_frames(
-    utts: list[Utterance], cache: str | Path, copies: int, seed: int = 0, encoder: Any = None
+    utts: list[Utterance],
+    cache: str | Path,
+    copies: int,
+    seed: int = 0,
+    encoder: Any = None,
+    share: float = 1.0,
 ) -> list[dict[str, Path]]:
     """For each of ``copies`` augmented copies of ``utts`` (`lmm_apa.data.augment.RoomAugmenter`,
-    seeds ``seed``, ``seed + 1``, ...): utt_id -> its cached encoder frames, under ``cache``. The
-    babble is built from ~200 of ``utts`` themselves (training recordings only)."""
+    seeds ``seed``, ``seed + 1``, ...): utt_id -> its cached encoder frames, under ``cache``; only
+    the first ``share`` of ``utts`` (in their order: by utt_id for a split) get copies. The babble is
+    built from ~200 of ``utts`` themselves (training recordings only)."""
     from lmm_apa.align.train_head import frame_cache
     from lmm_apa.data.audio import load_audio
     from lmm_apa.data.augment import RoomAugmenter, make_babble
@@ -103,8 +112,9 @@ def room_frames(
         return []
     talkers = [load_audio(u.audio_path) for u in utts[:: max(1, len(utts) // 200)]]
     babble = make_babble(talkers, Path(cache) / f"babble-s{seed}", seed=seed)
+    picked = utts[: round(share * len(utts))]
     return [
-        frame_cache(utts, Path(cache) / f"room-s{seed + k}", encoder, RoomAugmenter(babble, seed + k))
+        frame_cache(picked, Path(cache) / f"room-s{seed + k}", encoder, RoomAugmenter(babble, seed + k))
         for k in range(copies)
     ]
 
@@ -140,11 +150,12 @@ def fit_readout(
     seed: int = 0,
     limit: int | None = None,
     augment_copies: int = 0,
+    augment_share: float = 1.0,
 ) -> ReadoutFit:
     """Align ``split`` and ``dev_split`` with the phone head in ``head`` (None: the shipped one), fit
     the evidence readout on ``split``'s labels and score ``dev_split`` with it. ``augment_copies``:
-    the readout is also fit on that many augmented copies of each ``split`` recording
-    (`room_frames`), with the clean recording's labels."""
+    the readout is also fit on that many augmented copies of each ``split`` recording (of the first
+    ``augment_share`` of them; `room_frames`), with the clean recording's labels."""
     from lmm_apa.align.aligner import Aligner
     from lmm_apa.align.evidence_scorer import EvidenceScorer
     from lmm_apa.align.head import DEFAULT_HEAD
@@ -159,9 +170,10 @@ def fit_readout(
     t0 = time.perf_counter()
     train_al, dev_al = align_all(aligner, train, frames), align_all(aligner, dev, frames)
     fit_utts, fit_al = list(train), list(train_al)
-    for room in room_frames(train, cache, augment_copies, seed, encoder):
-        fit_utts += train
-        fit_al += align_all(aligner, train, room)
+    for room in room_frames(train, cache, augment_copies, seed, encoder, augment_share):
+        roomed = [u for u in train if u.utt_id in room]
+        fit_utts += roomed
+        fit_al += align_all(aligner, roomed, room)
     align_s = time.perf_counter() - t0
     readout = EvidenceScorer().fit(fit_utts, fit_al, seed=seed)
     preds = {u.utt_id: readout.predict(u.unlabelled(), al) for u, al in zip(dev, dev_al, strict=True)}

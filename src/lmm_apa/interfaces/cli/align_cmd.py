@@ -42,6 +42,14 @@ AugmentCopies = Annotated[
         "MP3/Opus, gain, padding; needs the `augment` extra), beside the clean one.",
     ),
 ]
+AugmentShare = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        max=1.0,
+        help="Share of the training recordings (the first, by utt_id) that get the augmented copies.",
+    ),
+]
 # The shipped aligner's splits: trained on train-minus-dev25, chosen and measured on dev25.
 FitSplit = Annotated[TrainSplit, typer.Option(help=f"Split to train or fit on: {TRAIN_SPLIT_HELP}")]
 DevSplit = Annotated[TrainSplit, typer.Option(help="Held-out split to choose or measure on (same choices).")]
@@ -67,6 +75,7 @@ def train_head_cmd(
     seed: Seed = 0,
     limit: Limit = None,
     augment_copies: AugmentCopies = 0,
+    augment_share: AugmentShare = 1.0,
 ) -> None:
     """Train the aligner's phone recogniser (CTC on canonical phones).
 
@@ -77,7 +86,7 @@ def train_head_cmd(
 
     info = train_phone_head(
         data, out, split.value, dev_split.value, cache, epochs=epochs, lr=lr, seed=seed, limit=limit,
-        log=typer.echo, augment_copies=augment_copies,
+        log=typer.echo, augment_copies=augment_copies, augment_share=augment_share,
     )  # fmt: skip
     typer.echo(json.dumps(info))
     typer.echo(f"phone head written to {out}")
@@ -107,6 +116,7 @@ def fit_readout_cmd(
     seed: Seed = 0,
     limit: Limit = None,
     augment_copies: AugmentCopies = 0,
+    augment_share: AugmentShare = 1.0,
 ) -> None:
     """Fit the evidence readout (scores from the aligner's evidence alone).
 
@@ -123,7 +133,7 @@ def fit_readout_cmd(
         raise ModelError(f"no phone head in {head}: train one with `lmm-apa align train-head --out {head}`")
     done = fit_readout(
         data, head, split.value, dev_split.value, cache, seed=seed, limit=limit,
-        augment_copies=augment_copies,
+        augment_copies=augment_copies, augment_share=augment_share,
     )  # fmt: skip
     done.save(out, head=head)
     metrics = evaluate_predictions(done.dev, done.predictions, n_boot=n_boot)
