@@ -386,7 +386,8 @@ def _scaled_std(std: dict[Slot, float] | None, share: dict[str, float]) -> dict[
     """The LMM's spread as it enters a blend: scaled by its share, left out where the share is 0."""
     if std is None:
         return None
-    return {s: v * share.get(s.granularity, 1.0) for s, v in std.items() if share.get(s.granularity, 1.0) > 0}
+    out = {s: v * share.get(s.granularity, 1.0) for s, v in std.items() if share.get(s.granularity, 1.0) > 0}
+    return out or None  # the readout's alone at every level: no spread of the LMM's to report
 
 
 def _adapter_info(adapter: Path) -> dict[str, Any]:
