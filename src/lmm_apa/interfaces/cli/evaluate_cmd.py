@@ -83,48 +83,29 @@ def evaluate(
     labels = load_split(data, split, dev_fraction=dev_fraction, seed=seed)
     if limit is not None:
         labels = spread_sample(labels, limit, seed=seed)
-    config = {
-        "data": str(data),
-        "split": split,
-        "limit": limit,
-        "dev_fraction": dev_fraction,
-        "seed": seed,
-    }
+    config = {"data": str(data), "split": split, "limit": limit, "dev_fraction": dev_fraction, "seed": seed}
     if predictions is not None:
         console = make_console()  # the table whole when stdout is not a terminal
         evaluate_file(
             labels, predictions, metrics_out, config=config, n_boot=n_boot, seed=boot_seed, console=console
         )
         return
-    _evaluate_model(
-        labels,
-        model,
-        mode.value,
-        predictions_out,
-        metrics_out,
-        config,
-        n_boot,
-        boot_seed,
-        listen,
-        precision.value,
-        lmm_share,
-    )
+    loading = {"mode": mode.value, "listen": listen, "precision": precision.value, "lmm_share": lmm_share}
+    _evaluate_model(labels, model, loading, predictions_out, metrics_out, config, n_boot, boot_seed)
 
 
 def _evaluate_model(
     labels: list,
     model: str,
-    mode: str,
+    loading: dict,
     predictions_out: Path | None,
     metrics_out: Path | None,
     config: dict,
     n_boot: int,
     boot_seed: int,
-    listen: bool = True,
-    precision: str = "auto",
-    lmm_share: str | None = None,
 ) -> None:
     """Run the model on the split's audio, then evaluate its predictions like a predictions file.
+    ``loading``: `load_scorer`'s mode, listen, precision and lmm_share.
 
     Under several launched processes each scores its share of the recordings and the main process
     alone writes and reports (`lmm_apa.distributed.Workers`).
@@ -139,7 +120,7 @@ def _evaluate_model(
 
     console = make_console()  # the table whole when stdout is not a terminal
     workers = Workers()
-    scorer = load_scorer(model, mode=mode, listen=listen, precision=precision, lmm_share=lmm_share)
+    scorer = load_scorer(model, **loading)
     if workers.is_main and scorer.lmm is not None and scorer.lmm.precision is not None:
         console.print(f"precision: {scorer.lmm.precision}")
     start = time.perf_counter()
@@ -160,8 +141,8 @@ def _evaluate_model(
     config = {
         **config,
         "model": model,
-        "mode": mode,
-        "precision": precision,
+        "mode": loading["mode"],
+        "precision": loading["precision"],
         "dtype": str(scorer.lmm.dtype).removeprefix("torch.") if scorer.lmm is not None else None,
         "task": scorer.task,
         "scoring_seconds": round(seconds, 1),
