@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lmm_apa.errors import ConfigError
-from lmm_apa.infer.policy import DEFAULT_POLICY, EVIDENCE_POLICY, ScoringPolicy
-from lmm_apa.infer.scorer import Scorer, load_scorer, model_policy, result_meta
+from lmm_apa.infer.policy import DEFAULT_POLICY, EVIDENCE_POLICY, ScoringPolicy, result_meta
+from lmm_apa.infer.scorer import Scorer, load_scorer, model_policy
 
 
 def _flat(u) -> list[float]:

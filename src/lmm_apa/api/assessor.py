@@ -232,7 +232,7 @@ class Assessor:
     def _result(self, result: dict[str, Any]) -> Result:
         """The typed result, with the metadata `lmm-apa score --json` puts on every line."""
         if self._meta is None:
-            from lmm_apa.infer.scorer import result_meta
+            from lmm_apa.infer.policy import result_meta
             from lmm_apa.models.provenance import whisper_meta
 
             # hashes model.bin once per process

@@ -203,3 +203,39 @@ def load_policy(adapter: str | Path | None) -> ScoringPolicy:
     if adapter is None or not (Path(adapter) / POLICY_JSON).is_file():
         return DEFAULT_POLICY
     return ScoringPolicy.load(Path(adapter) / POLICY_JSON)
+
+
+def applied_policy(policy: ScoringPolicy, lmm_share: Any, listen: bool, lmm: bool) -> ScoringPolicy:
+    """The policy a scorer applies: the model's, its shares overridden by ``lmm_share``; refused
+    where no blend can be made (no LMM, or no listening), which a silent fallback would hide."""
+    if lmm_share is not None:
+        policy = policy.with_share(lmm_share)
+        if not lmm and any(v != 0.0 for v in policy.lmm_share.values()):
+            raise ConfigError(
+                "--model evidence has no LMM: its share is 0 by definition (leave out --lmm-share)"
+            )
+        if not listen and any(v != 1.0 for v in policy.lmm_share.values()):
+            raise ConfigError(
+                "--lmm-share blends the LMM with the aligner's readout: "
+                "score with listening on (not --no-listen)"
+            )
+    if not listen and policy.blends:
+        # nothing to blend with: the LMM's own scores (the thresholds go unused too)
+        policy = dataclasses.replace(
+            policy,
+            lmm_share=dict(DEFAULT_POLICY.lmm_share),
+            source=f"{policy.source} (no listening: the LMM's own)",
+        )
+    return policy
+
+
+def result_meta(scorer: Any, model: str, whisper: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What every result's ``meta`` says scored it: the model as named, the scoring policy applied
+    (after any ``--lmm-share``), and whose Whisper-base weights (when known)."""
+    meta: dict[str, Any] = {"model": model}
+    policy = getattr(scorer, "policy", None)  # stand-in scorers of the interface tests have none
+    if policy is not None:
+        meta["policy"] = policy.to_meta()
+    if whisper is not None:
+        meta["whisper"] = whisper
+    return meta

@@ -26,8 +26,14 @@ from lmm_apa.data.audio import PASSAGE_MAX_SECONDS, load_audio
 from lmm_apa.data.quality import Recording, prepare_recording
 from lmm_apa.data.records import Utterance
 from lmm_apa.data.speech import shift_times
-from lmm_apa.errors import ConfigError, LmmApaError, ModelError
-from lmm_apa.infer.policy import DEFAULT_POLICY, EVIDENCE_POLICY, ScoringPolicy, load_policy
+from lmm_apa.errors import LmmApaError, ModelError
+from lmm_apa.infer.policy import (
+    DEFAULT_POLICY,
+    EVIDENCE_POLICY,
+    ScoringPolicy,
+    applied_policy,
+    load_policy,
+)
 from lmm_apa.models.backbone import ADAPTER_JSON
 from lmm_apa.paths import WEIGHTS_DIR
 from lmm_apa.tasks.answer import TASKS, Slot
@@ -423,7 +429,7 @@ def load_scorer(
 
     spec = str(model)
     if spec == "evidence":
-        policy = _policy(EVIDENCE_POLICY, lmm_share, listen=True, lmm=False)
+        policy = applied_policy(EVIDENCE_POLICY, lmm_share, listen=True, lmm=False)
         return Scorer(
             None, task="multi", mode=mode, name=spec, listener=_listener(Listener, policy), policy=policy
         )
@@ -456,7 +462,7 @@ def load_scorer(
             f"--model {spec!r} was trained on the score slots only (answer_inputs: filler) and cannot "
             "write an answer; use --mode onepass"
         )
-    policy = _policy(load_policy(adapter), lmm_share, listen=listen, lmm=True)
+    policy = applied_policy(load_policy(adapter), lmm_share, listen=listen, lmm=True)
     lmm = load_backbone(base, adapter=adapter, precision=precision, merge=merge)
     listener = _listener(Listener, policy) if listen else None
     scorer = Scorer(lmm, task=task, mode=mode, name=spec, listener=listener, policy=policy)
@@ -466,42 +472,6 @@ def load_scorer(
 
 def _listener(make: Callable[..., Any], policy: ScoringPolicy) -> Any:
     return make(skip_base=policy.omission_skip_base, skip_per_phone=policy.omission_skip_per_phone)
-
-
-def _policy(policy: ScoringPolicy, lmm_share: Any, listen: bool, lmm: bool) -> ScoringPolicy:
-    """The policy a scorer applies: the model's, its shares overridden by ``lmm_share``; refused
-    where no blend can be made (no LMM, or no listening), which a silent fallback would hide."""
-    if lmm_share is not None:
-        policy = policy.with_share(lmm_share)
-        if not lmm and any(v != 0.0 for v in policy.lmm_share.values()):
-            raise ConfigError(
-                "--model evidence has no LMM: its share is 0 by definition (leave out --lmm-share)"
-            )
-        if not listen and any(v != 1.0 for v in policy.lmm_share.values()):
-            raise ConfigError(
-                "--lmm-share blends the LMM with the aligner's readout: "
-                "score with listening on (not --no-listen)"
-            )
-    if not listen and policy.blends:
-        # nothing to blend with: the LMM's own scores (the thresholds go unused too)
-        policy = dataclasses.replace(
-            policy,
-            lmm_share=dict(DEFAULT_POLICY.lmm_share),
-            source=f"{policy.source} (no listening: the LMM's own)",
-        )
-    return policy
-
-
-def result_meta(scorer: Any, model: str, whisper: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What every result's ``meta`` says scored it: the model as named, the scoring policy applied
-    (after any ``--lmm-share``), and whose Whisper-base weights (when known)."""
-    meta: dict[str, Any] = {"model": model}
-    policy = getattr(scorer, "policy", None)  # stand-in scorers of the interface tests have none
-    if policy is not None:
-        meta["policy"] = policy.to_meta()
-    if whisper is not None:
-        meta["whisper"] = whisper
-    return meta
 
 
 def model_policy(model: str | Path = "default") -> ScoringPolicy:

@@ -116,7 +116,8 @@ def _evaluate_model(
     from lmm_apa.eval.predictions import write_predictions
     from lmm_apa.eval.report import evaluate_predictions, print_metrics_table, write_metrics
     from lmm_apa.infer.batch import predict_utterances
-    from lmm_apa.infer.scorer import load_scorer, result_meta
+    from lmm_apa.infer.policy import result_meta
+    from lmm_apa.infer.scorer import load_scorer
 
     console = make_console()  # the table whole when stdout is not a terminal
     workers = Workers()

@@ -268,7 +268,7 @@ def score(
     with console.status("loading model"):
         scorer = _load(model, loading)
     # Every JSON result says which model, under which scoring policy, and whose Whisper-base weights.
-    from lmm_apa.infer.scorer import result_meta
+    from lmm_apa.infer.policy import result_meta
 
     meta = result_meta(scorer, model, whisper_in_use())
     results = score_many(scorer, items, workers=workers, **asked)

@@ -39,8 +39,8 @@ from lmm_apa import __version__
 from lmm_apa.data.audio import SAMPLE_RATE, load_audio
 from lmm_apa.data.records import Utterance
 from lmm_apa.errors import LmmApaError
+from lmm_apa.infer.policy import result_meta
 from lmm_apa.infer.request import Assessed, Item, Transcribe, as_asked, assess_many, assess_one
-from lmm_apa.infer.scorer import result_meta
 from lmm_apa.interfaces.web.errors import ERROR_RESPONSES, ApiError, BodyLimit, add_error_handlers
 from lmm_apa.interfaces.web.feedback import hints
 from lmm_apa.interfaces.web.gate import QueueFull, ScoringGate
