@@ -6,8 +6,8 @@
 On `dev` (13 speakers: the only split neither the shipped LMM, trained on train-minus-dev, nor the
 aligner, trained on train-minus-dev25, has seen): the shipped LMM alone (its one-pass scores), the
 same merged with what the aligner heard (`infer.heard.with_alignment`), the evidence readout alone,
-blends of the two at --weights (the LMM's share), and the shipped default's per-granularity blend
-(`DEFAULT_LMM_SHARE`). Then the listening checks on --n-listen of
+blends of the two at --weights (the LMM's share), and the model's own blend (its scoring policy's
+shares, `lmm_apa.infer.policy`). Then the listening checks on --n-listen of
 them: scored against another recording's text, and cut after half their length.
 For an LMM trained on train-minus-dev25 (configs/cpu_listen.yaml), score it on the larger split:
 `--model runs/listen1/final --split dev25 --out bench/results/scorers_dev25_listen`. `--limit 250`
@@ -16,7 +16,8 @@ report on).
 
 Two models on the same recordings, paired: write each one's shipped-blend predictions with
 ``--predictions-out`` (``--share`` for a model shipped with another blend, e.g. the previous default:
-``--share sentence=0.25,word=0,phone=0``), then ``bench/compare_predictions.py``.
+``--share sentence=0.25,word=0,phone=0``), then ``bench/compare_predictions.py``. To choose a
+model's shares, see ``scripts/choose_lmm_share.py``.
 """
 
 from __future__ import annotations
@@ -58,15 +59,13 @@ def main() -> None:
     )
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument(
-        "--share", default=None, help="the default row's LMM share by level: sentence=0.25,word=0,phone=0"
+        "--share",
+        default=None,
+        help="the default row's LMM share by level, over the model's policy: sentence=0.25,word=0,phone=0",
     )
     p.add_argument("--predictions-out", default=None, help="write the default row's predictions (JSONL) here")
     p.add_argument("--out", default="bench/results/scorers_dev")
     args = p.parse_args()
-    from lmm_apa.infer.scorer import DEFAULT_LMM_SHARE
-
-    if args.share:  # the blend a model was shipped with, when it is not today's
-        DEFAULT_LMM_SHARE = {k: float(v) for k, v in (kv.split("=") for kv in args.share.split(","))}
     weights = [float(w) for w in args.weights.split(",")]
 
     dev = load_split(args.data, args.split)
@@ -78,7 +77,10 @@ def main() -> None:
             chosen = {u.utt_id for u in sample}
             sample = [u for u in dev if u.utt_id not in chosen]
         dev = sample
-    scorer = load_scorer(args.model)
+    # --share: the blend a model was shipped with, when it is not its policy's
+    scorer = load_scorer(args.model, lmm_share=args.share)
+    shipped_share = scorer.policy.lmm_share
+    scorer.read_all_slots = True  # the LMM's own row needs every slot, also those the blend leaves out
     listener = scorer.listener
     preds: dict[str, dict] = {"lmm": {}, "lmm + heard": {}, "evidence": {}}
     preds |= {f"blend {w:g} + heard": {} for w in weights} | {"default (shipped blend) + heard": {}}
@@ -93,7 +95,7 @@ def main() -> None:
         for w in weights:
             mixed = blend(raw, heard.evidence, w)
             preds[f"blend {w:g} + heard"][u.utt_id] = with_alignment(mixed, heard.alignment, heard.evidence)
-        mixed = blend(raw, heard.evidence, DEFAULT_LMM_SHARE)
+        mixed = blend(raw, heard.evidence, shipped_share)
         preds["default (shipped blend) + heard"][u.utt_id] = with_alignment(
             mixed, heard.alignment, heard.evidence
         )
@@ -103,7 +105,7 @@ def main() -> None:
         from lmm_apa.eval.predictions import write_predictions
 
         shipped = preds["default (shipped blend) + heard"]
-        meta = {"model": args.model, "lmm_share": DEFAULT_LMM_SHARE}
+        meta = {"model": args.model, "lmm_share": shipped_share}
         write_predictions([shipped[u.utt_id] for u in dev], args.predictions_out, meta=meta)
 
     # listening: the full default path (LMM + heard, and each blend) on wrong texts and cut recordings
@@ -126,7 +128,7 @@ def main() -> None:
             for w in weights:
                 mixed = blend(raw, heard.evidence, w)
                 variants[f"blend {w:g} + heard"] = with_alignment(mixed, heard.alignment, heard.evidence)
-            mixed = blend(raw, heard.evidence, DEFAULT_LMM_SHARE)
+            mixed = blend(raw, heard.evidence, shipped_share)
             variants["default (shipped blend) + heard"] = with_alignment(
                 mixed, heard.alignment, heard.evidence
             )

@@ -22,7 +22,8 @@ python -m build --wheel --outdir "$WORK/dist" "$WORK/src" >"$WORK/build.log" 2>&
 WHEEL="$(ls "$WORK"/dist/lmm_apa-*.whl)"
 echo "built $(basename "$WHEEL"): $(du -h "$WHEEL" | cut -f1)"
 
-# The shipped weights must be inside: the default model's adapter and projectors, the aligner's head.
+# The shipped weights must be inside: the default model's adapter, projectors and scoring policy, the
+# aligner's head.
 python - "$WHEEL" <<'EOF'
 import sys
 import zipfile
@@ -30,6 +31,7 @@ import zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())
 need = [
     "lmm_apa/weights/default/lmm_apa_adapter.json",
+    "lmm_apa/weights/default/scoring_policy.json",
     "lmm_apa/weights/default/adapter_model.safetensors",
     "lmm_apa/weights/default/projector.safetensors",
     "lmm_apa/weights/default/evidence_projector.safetensors",

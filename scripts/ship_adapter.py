@@ -50,6 +50,13 @@ def main() -> None:
         # checkpoint's adapter; the config file the run started with is the last resort.
         above = args.adapter.parent / "config.yaml"
         shutil.copy2(above if above.is_file() else args.config, DEST / "config.yaml")
+    if not (DEST / "scoring_policy.json").is_file():
+        # the blend and thresholds travel with the weights they were tuned with (`infer.policy`)
+        print(
+            "no scoring_policy.json in the adapter: the shipped model will score with the built-in "
+            "default policy (the LMM's own scores); choose one with scripts/choose_lmm_share.py --out "
+            f"{DEST / 'scoring_policy.json'}"
+        )
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     (DEST / "PROVENANCE.md").write_text(
         "# The shipped default model\n\n"

@@ -44,6 +44,8 @@ def test_help_shows_what_a_user_needs():
         ({"model": 3}, "model: expected a name or a folder, not a int"),
         ({"listen": "yes"}, "listen: expected True or False"),
         ({"batch_size": 0}, "batch_size=0"),
+        ({"lmm_share": 1.5}, "lmm_share: 1.5 is not between 0 and 1"),
+        ({"lmm_share": "sentence=0.3,phon=0"}, r"unknown level\(s\) \['phon'\]"),
     ],
 )
 def test_bad_options_fail_before_loading(kwargs, message):

@@ -65,7 +65,7 @@ def test_the_shipped_lmm_itself_hears_what_was_said(bear):
     from lmm_apa.data.audio import load_audio
     from lmm_apa.infer.reference import reference_utterance
 
-    lmm_alone = load_scorer(DEFAULT_ADAPTER)  # an adapter folder: its own scores, no blend
+    lmm_alone = load_scorer(DEFAULT_ADAPTER, lmm_share=1)  # its own scores, no blend
     assert lmm_alone.lmm.evidence_kind == "gop" and lmm_alone.lmm_share is None
     audio, text = bear
     wave = load_audio(audio)

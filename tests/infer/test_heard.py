@@ -75,3 +75,19 @@ def test_blend_mixes_every_shared_score():
     assert out.words[0].accuracy == pytest.approx(5.0)
     assert out.words[0].phones[0].accuracy == pytest.approx(1.8)  # both 1.8
     assert out.accuracy == pytest.approx(8.0)
+
+
+def test_the_policy_sets_the_cap_and_the_thresholds():
+    """The same alignment under another policy: no completeness cap, a lower mispronunciation
+    threshold, a higher heard-phone one."""
+    from lmm_apa.infer.policy import DEFAULT_POLICY, ScoringPolicy
+
+    evidence = scored(acc=3.0)
+    evidence.words[0].phones[0] = Phone(symbol="W", accuracy=1.2)  # above the shipped cut of 1
+    policy = ScoringPolicy(completeness_cap=False, mispronunciation_below=2.0, heard_below=1.5)
+    out = with_alignment(scored(), alignment(second_said=False), evidence, policy)
+    shipped = with_alignment(scored(), alignment(second_said=False), evidence, DEFAULT_POLICY)
+    assert out.completeness == shipped.completeness == 5.0
+    assert (out.accuracy, out.fluency) == (8.0, 9.0) and (shipped.accuracy, shipped.fluency) == (5.0, 5.0)
+    assert out.words[0].error_type == "none" and shipped.words[0].error_type == "mispronunciation"
+    assert out.words[0].phones_heard == ["AH", None] and shipped.words[0].phones_heard == [None, None]

@@ -100,10 +100,11 @@ def test_an_item_that_fails_in_the_batch_fails_alone(scorer, items, monkeypatch)
 def test_only_the_slots_the_blend_uses_are_read_and_the_scores_stay_the_same(scorer, items):
     """With no LMM share at the word and phone levels (the shipped blend), the forward pass stops
     after the sentence slots; what comes out is what reading every slot gave."""
+    from lmm_apa.infer.policy import DEFAULT_POLICY
     from lmm_apa.infer.scorer import Scorer
 
-    share = {"sentence": 0.25, "word": 0.0, "phone": 0.0}
-    args = dict(task="multi", mode="onepass", listener=scorer.listener, lmm_share=share)
+    policy = DEFAULT_POLICY.with_share({"sentence": 0.25, "word": 0.0, "phone": 0.0})
+    args = dict(task="multi", mode="onepass", listener=scorer.listener, policy=policy)
     cut, full = Scorer(scorer.lmm, **args), Scorer(scorer.lmm, **args)
     full.read_all_slots = True
     read: list[int] = []

@@ -16,15 +16,12 @@ import numpy as np
 from lmm_apa.align.evidence import OMITTED_STATS, PHONE_SCALARS, WORD_SCALARS, rival_phone, segment_stats
 from lmm_apa.align.head import DEFAULT_HEAD, PhoneHead
 from lmm_apa.align.phoneset import BLANK, PHONES, phone_id
+from lmm_apa.align.thresholds import SKIP_BASE, SKIP_PER_PHONE
 from lmm_apa.align.viterbi import align_words
 from lmm_apa.data.records import Utterance
 from lmm_apa.errors import DataError
 
 FRAME_RATE = 50.0  # Whisper encoder frames per second (before Qwen2-Audio's 2x pool)
-# Cost (log-probability) of leaving a word unsaid: a fixed part plus a part per phone, so that a long
-# word is not dropped for one badly said phone. Chosen on dev (bench/align_skip_penalty.py).
-SKIP_BASE = 6.0
-SKIP_PER_PHONE = 3.0
 # Between words, speech where the recogniser emits at least this many phones over at least this long
 # is reported as an insertion (an extra word, a restart); shorter bursts are breath and clicks.
 INSERTION_MIN_PHONES = 2
@@ -76,13 +73,22 @@ class Alignment:
 
 
 class Aligner:
-    def __init__(self, head: PhoneHead | None = None, head_dir: str | Path = DEFAULT_HEAD):
+    def __init__(
+        self,
+        head: PhoneHead | None = None,
+        head_dir: str | Path = DEFAULT_HEAD,
+        skip_base: float = SKIP_BASE,
+        skip_per_phone: float = SKIP_PER_PHONE,
+    ):
         self.head = head if head is not None else PhoneHead.load(head_dir)
+        # the cost of an omission: the scorer passes its policy's (`infer.policy.ScoringPolicy`)
+        self.skip_base, self.skip_per_phone = skip_base, skip_per_phone
 
     def align(self, frames: np.ndarray, reference: Utterance) -> Alignment:
         """Align ``reference``'s words and phones to one recording's encoder frames (T, d_in) at 50 Hz."""
         logp, hidden = self.head.posteriors(frames)
-        return align_posteriors(logp, hidden, np.asarray(frames, dtype=np.float32), reference)
+        frames = np.asarray(frames, dtype=np.float32)
+        return align_posteriors(logp, hidden, frames, reference, self.skip_base, self.skip_per_phone)
 
 
 def align_posteriors(

@@ -27,6 +27,7 @@ from torch import nn
 from lmm_apa.align.aligner import FRAME_RATE, Alignment, PhoneAlignment, WordAlignment
 from lmm_apa.align.evidence import PHONE_SCALARS
 from lmm_apa.align.phoneset import PHONES, phone_id
+from lmm_apa.align.thresholds import HEARD_BELOW, MISPRONUNCIATION_BELOW
 from lmm_apa.data.records import Phone, Utterance, Word
 from lmm_apa.ridge import ridge
 
@@ -34,14 +35,6 @@ from lmm_apa.ridge import ridge
 SCORER_FILE = "readout.safetensors"
 SCORER_JSON = "readout.json"
 OMITTED_STRESS = 5.0
-# A said word whose predicted accuracy is below this is reported as mispronounced. The corpus' raters
-# give 0-10, and words at 5 or below have at least one clearly wrong sound in their guidelines.
-MISPRONUNCIATION_BELOW = 6.0
-# A said phone whose predicted accuracy (0-2) is below this is reported as heard as its rival: "more
-# wrong than right". Measured as a detector of the phones raters scored below 1 on dev25
-# (bench/results/heard_phones.md): F1 0.64 against 0.36 for the recogniser's own choice (GOP < 0,
-# the earlier rule, which flagged a quarter of all phones); cross-validated cuts fall at 1.0-1.3.
-HEARD_BELOW = 1.0
 _GAP = ("gop", "log_share", "lp_path")  # neighbour statistics a phone sees
 _SENTENCE = ("accuracy", "fluency", "prosodic", "total")
 
@@ -153,9 +146,7 @@ def scored_utterance(
         phones = [Phone(symbol=p.symbol, accuracy=float(pp[k + j])) for j, p in enumerate(w.phones)]
         k += len(w.phones)
         words.append(
-            Word(
-                text=w.text, accuracy=float(acc), stress=float(stress), total=float(total), phones=phones
-            )
+            Word(text=w.text, accuracy=float(acc), stress=float(stress), total=float(total), phones=phones)
         )
     return reference.model_copy(
         update={
@@ -231,15 +222,18 @@ class EvidenceScorer:
         return scored_utterance(reference, al, pp, wp, sent)
 
     @staticmethod
-    def error_type(word: WordAlignment, accuracy: float) -> str:
+    def error_type(word: WordAlignment, accuracy: float, below: float = MISPRONUNCIATION_BELOW) -> str:
+        """omission, mispronunciation (said, readout accuracy under ``below``) or none; the scorer
+        passes its policy's threshold (`infer.policy.ScoringPolicy.mispronunciation_below`)."""
         if word.omitted:
             return "omission"
-        return "mispronunciation" if accuracy < MISPRONUNCIATION_BELOW else "none"
+        return "mispronunciation" if accuracy < below else "none"
 
     @staticmethod
-    def heard_phone(phone: PhoneAlignment, accuracy: float | None) -> str | None:
-        """The phone heard instead of a said one this scorer scores wrong; None where it sounds right."""
-        if phone.rival is None or accuracy is None or accuracy >= HEARD_BELOW:
+    def heard_phone(phone: PhoneAlignment, accuracy: float | None, below: float = HEARD_BELOW) -> str | None:
+        """The phone heard instead of a said one this scorer scores wrong (readout accuracy under
+        ``below``); None where it sounds right."""
+        if phone.rival is None or accuracy is None or accuracy >= below:
             return None
         return phone.rival
 

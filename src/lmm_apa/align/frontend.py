@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lmm_apa.align.aligner import Aligner, Alignment
+from lmm_apa.align.aligner import SKIP_BASE, SKIP_PER_PHONE, Aligner, Alignment
 from lmm_apa.align.evidence_scorer import SCORER_FILE, EvidenceScorer
 from lmm_apa.align.head import DEFAULT_HEAD
 from lmm_apa.data.records import Utterance
@@ -27,12 +27,19 @@ class Heard:
 
 
 class Listener:
-    def __init__(self, folder: str | Path = DEFAULT_HEAD, encoder=None):
+    def __init__(
+        self,
+        folder: str | Path = DEFAULT_HEAD,
+        encoder=None,
+        skip_base: float = SKIP_BASE,
+        skip_per_phone: float = SKIP_PER_PHONE,
+    ):
+        """``skip_base`` / ``skip_per_phone``: the aligner's cost of an omission (`Aligner`)."""
         folder = Path(folder)
         if not (folder / SCORER_FILE).is_file():
             raise ModelError(f"no evidence readout in {folder} ({SCORER_FILE}); reinstall lmm-apa")
         self.folder = folder
-        self.aligner = Aligner(head_dir=folder)
+        self.aligner = Aligner(head_dir=folder, skip_base=skip_base, skip_per_phone=skip_per_phone)
         self.evidence_scorer = EvidenceScorer.load(folder)
         if encoder is None:
             from lmm_apa.models.parts import whisper_ct2_dir

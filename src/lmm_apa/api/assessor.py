@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from lmm_apa.api.inputs import check_text, read_audio
 from lmm_apa.api.result import Result
-from lmm_apa.errors import InputError, LmmApaError
+from lmm_apa.errors import ConfigError, InputError, LmmApaError
+
+if TYPE_CHECKING:
+    from lmm_apa.infer.policy import ScoringPolicy
 
 Phones = Literal["arpabet", "ipa"]
 Scale = Literal[10, 100]
@@ -42,6 +45,10 @@ class Assessor:
         precision: ``"auto"`` (bf16 where the hardware multiplies it natively, else fp32),
             ``"fp32"`` or ``"bf16"``.
         batch_size: recordings per forward pass in `score_many` (None: the model's default, 8).
+        lmm_share: the language model's share in the blend with the aligner's evidence readout,
+            overriding the model's scoring policy (``a.policy``): one number 0-1 for every level,
+            or per level (``{"sentence": 0.3, "word": 0}`` or ``"sentence=0.3,word=0"``; levels
+            left out keep the policy's). None: the model's own policy.
 
     Loading takes a few seconds; everything runs offline (no download at any point). To use your
     own Whisper-base folder, set ``LMM_APA_WHISPER_DIR`` before the first `Assessor`. Errors are
@@ -58,6 +65,9 @@ class Assessor:
     """Whether the aligner listens first (times, omissions, heard phones)."""
     precision: str | None
     """What the language model computes in: ``"bf16"`` or ``"fp32"`` (None for ``"evidence"``)."""
+    policy: ScoringPolicy
+    """How the scores are made from the language model's and the aligner's (after ``lmm_share``);
+    every result's ``meta["policy"]`` records it."""
 
     def __init__(
         self,
@@ -67,6 +77,7 @@ class Assessor:
         listen: bool = True,
         precision: Literal["auto", "fp32", "bf16"] = "auto",
         batch_size: int | None = None,
+        lmm_share: float | str | dict[str, float] | None = None,
     ) -> None:
         from lmm_apa.infer.scorer import MODES, load_scorer
         from lmm_apa.models.precision import PRECISIONS
@@ -78,10 +89,20 @@ class Assessor:
         if not isinstance(listen, bool):
             raise InputError(f"listen: expected True or False, not {listen!r}")
         _check_batch_size(batch_size, allow_none=True)
+        _check_share(lmm_share)
         self.model, self.mode, self.listen = str(model), mode, listen
-        self._scorer = load_scorer(
-            self.model, mode=mode, listen=listen, precision=precision, batch_size=batch_size
-        )
+        try:
+            self._scorer = load_scorer(
+                self.model,
+                mode=mode,
+                listen=listen,
+                precision=precision,
+                batch_size=batch_size,
+                lmm_share=lmm_share,
+            )
+        except ConfigError as e:  # a share the model cannot take (no LMM, or no listening)
+            raise InputError(f"lmm_share: {e}") from None
+        self.policy = getattr(self._scorer, "policy", None)
         lmm = getattr(self._scorer, "lmm", None)
         chosen = getattr(lmm, "precision", None)
         # What runs: "auto" resolved to "bf16" or "fp32".
@@ -211,10 +232,11 @@ class Assessor:
     def _result(self, result: dict[str, Any]) -> Result:
         """The typed result, with the metadata `lmm-apa score --json` puts on every line."""
         if self._meta is None:
+            from lmm_apa.infer.policy import result_meta
             from lmm_apa.models.provenance import whisper_meta
 
-            whisper = whisper_meta()  # hashes model.bin once per process
-            self._meta = {"model": self.model, **({"whisper": whisper} if whisper is not None else {})}
+            # hashes model.bin once per process
+            self._meta = result_meta(self._scorer, self.model, whisper_meta())
         return Result.from_dict({**result, "meta": self._meta})
 
 
@@ -245,6 +267,17 @@ def _check_view(phones: Any, scale: Any) -> tuple[bool, int]:
     if isinstance(scale, bool) or scale not in (10, 100):
         raise InputError(f"scale={scale!r}: choose 10 (the corpus scales) or 100")
     return phones == "ipa", int(scale)
+
+
+def _check_share(share: Any) -> None:
+    from lmm_apa.infer.policy import parse_share
+
+    if share is None:
+        return
+    try:
+        parse_share(share)
+    except ConfigError as e:
+        raise InputError(str(e)) from None
 
 
 def _check_batch_size(batch_size: Any, allow_none: bool) -> None:

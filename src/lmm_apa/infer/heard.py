@@ -3,12 +3,17 @@
 Rules, so that the scores agree with what was said:
 - a word the aligner found unsaid is an ``omission``: accuracy and total 0, stress 5 (the bottom of
   its scale), its phones 0, no times;
-- a said word whose evidence readout accuracy is below `MISPRONUNCIATION_BELOW` is a
-  ``mispronunciation``; otherwise ``none``;
-- sentence completeness is the share of words said, 0-10, as the corpus defines it; and no sentence
-  score is above it when words are missing (reading half a sentence well is not a 9);
-- ``phones-heard``: where the evidence readout scores a said phone below `HEARD_BELOW` (more wrong
-  than right), the phone the recogniser heard most in its place; None elsewhere.
+- a said word whose evidence readout accuracy is below the policy's ``mispronunciation_below`` is
+  a ``mispronunciation``; otherwise ``none``;
+- sentence completeness is the share of words said, 0-10, as the corpus defines it; and, under the
+  policy's ``completeness_cap``, no sentence score is above it when words are missing (reading half
+  a sentence well is not a 9);
+- ``phones-heard``: where the evidence readout scores a said phone below the policy's
+  ``heard_below`` (more wrong than right), the phone the recogniser heard most in its place; None
+  elsewhere.
+
+The thresholds are the scorer's `ScoringPolicy` (`lmm_apa.infer.policy`); `DEFAULT_POLICY` holds
+the shipped ones.
 """
 
 from __future__ import annotations
@@ -16,20 +21,22 @@ from __future__ import annotations
 from lmm_apa.align.aligner import Alignment
 from lmm_apa.align.evidence_scorer import OMITTED_STRESS, EvidenceScorer
 from lmm_apa.data.records import SENTENCE_ASPECTS, WORD_ASPECTS, Insertion, Phone, Utterance, Word
+from lmm_apa.infer.policy import DEFAULT_POLICY, ScoringPolicy
 
 
-def with_alignment(scored: Utterance, alignment: Alignment, evidence: Utterance) -> Utterance:
+def with_alignment(
+    scored: Utterance, alignment: Alignment, evidence: Utterance, policy: ScoringPolicy = DEFAULT_POLICY
+) -> Utterance:
     words: list[Word] = []
     for w, wa, ev in zip(scored.words, alignment.words, evidence.words, strict=True):
+        heard = zip(wa.phones, ev.phones, strict=True)
         update: dict = {
             "start": _r(wa.start),
             "end": _r(wa.end),
-            "error_type": EvidenceScorer.error_type(wa, ev.accuracy),
+            "error_type": EvidenceScorer.error_type(wa, ev.accuracy, policy.mispronunciation_below),
             "phones_start": [_r(p.start) for p in wa.phones],
             "phones_end": [_r(p.end) for p in wa.phones],
-            "phones_heard": [
-                EvidenceScorer.heard_phone(p, q.accuracy) for p, q in zip(wa.phones, ev.phones, strict=True)
-            ],
+            "phones_heard": [EvidenceScorer.heard_phone(p, q.accuracy, policy.heard_below) for p, q in heard],
         }
         if wa.omitted:
             update |= {
@@ -45,9 +52,10 @@ def with_alignment(scored: Utterance, alignment: Alignment, evidence: Utterance)
     sentence: dict = {}
     if any(scored.score(a) is not None for a in SENTENCE_ASPECTS):
         sentence["completeness"] = completeness
+        cap = completeness if policy.completeness_cap else None
         for a in SENTENCE_ASPECTS:
             if a != "completeness" and scored.score(a) is not None:
-                sentence[a] = min(scored.score(a), completeness)
+                sentence[a] = scored.score(a) if cap is None else min(scored.score(a), cap)
     insertions = [Insertion(start=_r(s), end=_r(e), after_word=k) for s, e, k in alignment.insertions]
     out = scored.model_copy(update={"words": words, "insertions": insertions, **sentence})
     # model_copy does not validate: check the merged result against the schema once.

@@ -199,7 +199,10 @@ def assess_passage(scorer: Any, reference: Utterance, wave: np.ndarray, text: st
     segments = [(s - shift, e - shift) for s, e in span.segments]
     frames = encode_long(listener.encoder, cut, segments)
     logp, hidden = listener.aligner.head.posteriors(frames)
-    alignment = align_posteriors(logp, hidden, frames, reference)
+    # at the scorer's cost of an omission (its policy's: `Scorer` checks the listener holds it)
+    alignment = align_posteriors(
+        logp, hidden, frames, reference, listener.aligner.skip_base, listener.aligner.skip_per_phone
+    )
     pieces = plan_pieces(alignment, sentence_ends(text, reference), len(cut))
     longest = max(p.hi - p.lo for p in pieces) / SAMPLE_RATE
     if longest > WINDOW_SECONDS:

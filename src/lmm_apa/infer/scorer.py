@@ -8,9 +8,11 @@ evidence readout alone, `lmm_apa.align.evidence_scorer`).
 
 Every scorer listens first: the aligner (`lmm_apa.align`) finds which words were said and when, and
 `lmm_apa.infer.heard.with_alignment` puts that into the scores (omissions, completeness, times,
-heard phones, insertions).
+heard phones, insertions). How, and how much of the LMM's scores are blended with the aligner's
+evidence readout, is the model's `ScoringPolicy` (`lmm_apa.infer.policy`), saved beside its weights.
 """
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +27,13 @@ from lmm_apa.data.quality import Recording, prepare_recording
 from lmm_apa.data.records import Utterance
 from lmm_apa.data.speech import shift_times
 from lmm_apa.errors import LmmApaError, ModelError
+from lmm_apa.infer.policy import (
+    DEFAULT_POLICY,
+    EVIDENCE_POLICY,
+    ScoringPolicy,
+    applied_policy,
+    load_policy,
+)
 from lmm_apa.models.backbone import ADAPTER_JSON
 from lmm_apa.paths import WEIGHTS_DIR
 from lmm_apa.tasks.answer import TASKS, Slot
@@ -33,12 +42,7 @@ MODES = ("onepass", "twopass", "generate")
 # Recordings per one-pass forward in `Scorer.assess_batch`: on 2 CPU cores, bf16, 40 dev recordings,
 # 8 a pass scored 2.23 recordings/s, 4 2.02, 1 1.88 (`bench/speed.py`; more on a GPU).
 DEFAULT_BATCH_SIZE = 8
-# The shipped LMM's share of its scores when blended with the aligner's evidence readout, per
-# granularity. The LMM reads the same evidence at every slot (configs/cpu_listen.yaml) and comes
-# within 0.02-0.06 PCC of the readout alone; a quarter of it lifts every aspect but stress by
-# 0.005-0.01 and stress by 0.05 (bench/scorers_dev.py on a speaker-spread half of dev25, chosen
-# there; bench/results/scorers_dev25_listen1.md; reported on the other half).
-DEFAULT_LMM_SHARE: dict[str, float] = {"sentence": 0.25, "word": 0.25, "phone": 0.25}
+# The shipped LMM's share of the blend is its policy file's (weights/default/scoring_policy.json).
 DEFAULT_ADAPTER = WEIGHTS_DIR / "default"
 
 
@@ -86,9 +90,11 @@ class Scorer:
     """A backbone (with or without adapter), a task and a decoding mode, and the aligner that listens.
 
     ``lmm=None`` scores from the aligner's evidence alone; ``listener=None`` skips the aligner (the
-    LMM's scores as they are, without times or omissions). ``lmm_share`` blends the LMM's scores with
-    the evidence readout's (`lmm_apa.infer.heard.blend_scores`); None keeps the LMM's own.
-    ``batch_size``: recordings per one-pass forward in `assess_batch`.
+    LMM's scores as they are, without times or omissions). ``policy`` (None: `DEFAULT_POLICY`, the
+    LMM's own scores) says how much of each level's scores the LMM gives in the blend with the
+    evidence readout's (`lmm_apa.infer.heard.blend_scores`) and the thresholds of what was heard; the
+    scorer applies it, whatever the adapter. ``batch_size``: recordings per one-pass forward in
+    `assess_batch`.
 
     For benchmarks: `lmm_scores` gives the LMM's own scores (before the blend and what the aligner
     heard); ``read_all_slots`` makes `readouts` read every slot, also those the blend leaves to the
@@ -109,7 +115,7 @@ class Scorer:
         mode: str = "onepass",
         name: str = "",
         listener: Any = None,
-        lmm_share: dict[str, float] | None = None,
+        policy: ScoringPolicy | None = None,
     ) -> None:
         if task not in TASKS:
             raise ValueError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
@@ -117,10 +123,22 @@ class Scorer:
             raise ValueError(f"unknown mode {mode!r}: expected one of {', '.join(MODES)}")
         if lmm is None and listener is None:
             raise ValueError("a scorer needs an LMM, a listener or both")
-        if lmm_share is not None and (lmm is None or listener is None):
+        policy = policy or DEFAULT_POLICY
+        if lmm is None and any(v != 0.0 for v in policy.lmm_share.values()):
+            policy = dataclasses.replace(
+                policy, lmm_share=dict(EVIDENCE_POLICY.lmm_share), source=EVIDENCE_POLICY.source
+            )
+        if lmm is not None and listener is None and policy.blends:
             raise ValueError("blending needs both an LMM and a listener")
+        _check_listener(listener, policy)
         self.lmm, self.task, self.mode, self.name, self.listener = lmm, task, mode, name, listener
-        self.lmm_share = lmm_share
+        self.policy = policy
+
+    @property
+    def lmm_share(self) -> dict[str, float] | None:
+        """The LMM's share per level in the blend with the evidence readout; None when there is no
+        blend (the LMM's own scores, or no LMM)."""
+        return dict(self.policy.lmm_share) if self.lmm is not None and self.policy.blends else None
 
     def assess(self, reference: Utterance, wave: np.ndarray) -> ScoreResult:
         """Scores for ``reference`` (its words and phones) read from 16 kHz mono ``wave``; a passage
@@ -226,8 +244,9 @@ class Scorer:
         from lmm_apa.infer.onepass import onepass_scores_batch
 
         read = None
-        if self.lmm_share is not None and not self.read_all_slots:
-            read = {g for g in ("sentence", "word", "phone") if self.lmm_share.get(g, 1.0) > 0}
+        share = self.lmm_share
+        if share is not None and not self.read_all_slots:
+            read = {g for g, v in share.items() if v > 0}
         out = onepass_scores_batch(
             self.lmm,
             feats,
@@ -243,16 +262,18 @@ class Scorer:
         return out
 
     def _finish(self, result: ScoreResult, heard: Any) -> ScoreResult:
-        """What the aligner heard, put into the model's scores (blend, omissions, times)."""
-        if heard is not None and self.lmm_share is not None:
+        """What the aligner heard, put into the model's scores under the policy (blend, omissions,
+        times): the one place the policy is applied."""
+        share = self.lmm_share
+        if heard is not None and share is not None:
             from lmm_apa.infer.heard import blend_scores
 
-            result.utterance = blend_scores(result.utterance, heard.evidence, self.lmm_share)
-            result.std = _scaled_std(result.std, self.lmm_share)
+            result.utterance = blend_scores(result.utterance, heard.evidence, share)
+            result.std = _scaled_std(result.std, share)
         if heard is not None:
             from lmm_apa.infer.heard import with_alignment
 
-            result.utterance = with_alignment(result.utterance, heard.alignment, heard.evidence)
+            result.utterance = with_alignment(result.utterance, heard.alignment, heard.evidence, self.policy)
         return result
 
     def lmm_scores(self, reference: Utterance, wave: np.ndarray, heard: Any = None) -> ScoreResult:
@@ -355,11 +376,24 @@ def _located(result: ScoreResult, recording: Recording) -> ScoreResult:
     return result
 
 
+def _check_listener(listener: Any, policy: ScoringPolicy) -> None:
+    """The listener's aligner must decide omissions at the policy's cost (`load_scorer` builds it so)."""
+    aligner = getattr(listener, "aligner", None)
+    has = (getattr(aligner, "skip_base", None), getattr(aligner, "skip_per_phone", None))
+    wants = (policy.omission_skip_base, policy.omission_skip_per_phone)
+    if None not in has and has != wants:
+        raise ValueError(
+            f"the listener leaves a word unsaid at cost {has}, the policy at {wants}: "
+            "build it with Listener(skip_base=..., skip_per_phone=...)"
+        )
+
+
 def _scaled_std(std: dict[Slot, float] | None, share: dict[str, float]) -> dict[Slot, float] | None:
     """The LMM's spread as it enters a blend: scaled by its share, left out where the share is 0."""
     if std is None:
         return None
-    return {s: v * share.get(s.granularity, 1.0) for s, v in std.items() if share.get(s.granularity, 1.0) > 0}
+    out = {s: v * share.get(s.granularity, 1.0) for s, v in std.items() if share.get(s.granularity, 1.0) > 0}
+    return out or None  # the readout's alone at every level: no spread of the LMM's to report
 
 
 def _adapter_info(adapter: Path) -> dict[str, Any]:
@@ -375,6 +409,7 @@ def load_scorer(
     precision: str | None = None,
     merge: bool = True,
     batch_size: int | None = None,
+    lmm_share: float | str | dict[str, float] | None = None,
 ) -> Scorer:
     """Load a model to score with (see the module docstring for what ``model`` may name).
 
@@ -383,16 +418,21 @@ def load_scorer(
     the base weights at load (the same scores, no adapter branch per layer). ``batch_size``:
     recordings per one-pass forward in `Scorer.assess_batch` (None: `DEFAULT_BATCH_SIZE`).
 
-    ``listen=False`` leaves the aligner out (the LMM's own scores, no times or omissions). The
-    shipped model's scores are blended with the aligner's evidence readout (`DEFAULT_LMM_SHARE`);
-    any other model's are its own, merged with what the aligner heard.
+    ``listen=False`` leaves the aligner out (the LMM's own scores, no times or omissions). Scores
+    are made under the adapter's `ScoringPolicy` (its ``scoring_policy.json``; `DEFAULT_POLICY`, the
+    LMM's own scores merged with what the aligner heard, where it has none; the shipped model's
+    blends a quarter of the LMM with the evidence readout). ``lmm_share`` overrides its shares: one
+    number for every level, ``"sentence=0.3,word=0"`` or a dict (`policy.parse_share`).
     """
     from lmm_apa.align.frontend import Listener
     from lmm_apa.models.backbone import load_backbone
 
     spec = str(model)
     if spec == "evidence":
-        return Scorer(None, task="multi", mode=mode, name=spec, listener=Listener())
+        policy = applied_policy(EVIDENCE_POLICY, lmm_share, listen=True, lmm=False)
+        return Scorer(
+            None, task="multi", mode=mode, name=spec, listener=_listener(Listener, policy), policy=policy
+        )
     if spec == "default":
         if not (DEFAULT_ADAPTER / ADAPTER_JSON).is_file():
             raise ModelError(
@@ -422,10 +462,25 @@ def load_scorer(
             f"--model {spec!r} was trained on the score slots only (answer_inputs: filler) and cannot "
             "write an answer; use --mode onepass"
         )
+    policy = applied_policy(load_policy(adapter), lmm_share, listen=listen, lmm=True)
     lmm = load_backbone(base, adapter=adapter, precision=precision, merge=merge)
-    share = DEFAULT_LMM_SHARE if spec == "default" and listen else None
-    scorer = Scorer(
-        lmm, task=task, mode=mode, name=spec, listener=Listener() if listen else None, lmm_share=share
-    )
+    listener = _listener(Listener, policy) if listen else None
+    scorer = Scorer(lmm, task=task, mode=mode, name=spec, listener=listener, policy=policy)
     scorer.batch_size = batch_size or DEFAULT_BATCH_SIZE
     return scorer
+
+
+def _listener(make: Callable[..., Any], policy: ScoringPolicy) -> Any:
+    return make(skip_base=policy.omission_skip_base, skip_per_phone=policy.omission_skip_per_phone)
+
+
+def model_policy(model: str | Path = "default") -> ScoringPolicy:
+    """The scoring policy ``model`` (as `load_scorer` takes it) scores under, without loading it."""
+    spec = str(model)
+    if spec == "evidence":
+        return EVIDENCE_POLICY
+    if spec == "default":
+        return load_policy(DEFAULT_ADAPTER)
+    if (Path(spec) / ADAPTER_JSON).is_file():
+        return load_policy(Path(spec))
+    return DEFAULT_POLICY  # zero-shot, a Qwen2-Audio folder: no adapter to carry a policy

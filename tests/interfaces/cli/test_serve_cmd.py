@@ -19,8 +19,9 @@ class _Scorer:
 def served(monkeypatch):
     calls = {}
 
-    def load_scorer(model, mode, precision):
+    def load_scorer(model, mode, precision, lmm_share=None):
         calls["load"] = (model, mode, precision)
+        calls["lmm_share"] = lmm_share
         if model == "missing":
             raise ModelError("no model at missing")
         return _Scorer()
@@ -56,4 +57,14 @@ def test_a_missing_model_fails_before_the_server_starts(served):
 def test_a_port_out_of_range_is_refused(served):
     result = CliRunner().invoke(app, ["serve", "--port", "70000"])
     assert result.exit_code == 2
+    assert "load" not in served
+
+
+def test_lmm_share_reaches_the_scorer_and_a_bad_one_is_refused_before_loading(served):
+    result = CliRunner().invoke(app, ["serve", "--lmm-share", "sentence=0.5"])
+    assert result.exit_code == 0, result.output
+    assert served["lmm_share"] == "sentence=0.5"
+    served.clear()
+    result = CliRunner().invoke(app, ["serve", "--lmm-share", "1.5"])
+    assert result.exit_code == 2 and "between 0 and 1" in result.output
     assert "load" not in served

@@ -364,3 +364,14 @@ def test_the_page_uses_the_same_0_100_map():
     found = re.search(r"const SCALE_100 = \{ sentence: (\d+), word: (\d+), phone: (\d+) \};", js)
     assert found, "SCALE_100 not found in app.js"
     assert dict(zip(("sentence", "word", "phone"), map(float, found.groups()), strict=True)) == FACTORS
+
+
+def test_the_meta_records_the_scoring_policy_the_scorer_applies(client, scorer, bear_flac):
+    from lmm_apa.infer.policy import DEFAULT_POLICY
+
+    assert post(client, bear_flac.read_bytes(), "WE CALL IT BEAR").json()["meta"].get("policy") is None
+    scorer.policy = DEFAULT_POLICY.with_share("phone=0")
+    meta = post(client, bear_flac.read_bytes(), "WE CALL IT BEAR").json()["meta"]
+    assert meta["policy"]["lmm_share"] == {"sentence": 1.0, "word": 1.0, "phone": 0.0}
+    assert meta["policy"]["source"] == "built-in default + --lmm-share"
+    assert meta["policy"]["heard_below"] == 1.0

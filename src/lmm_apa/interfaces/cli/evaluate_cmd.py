@@ -12,6 +12,7 @@ from lmm_apa.interfaces.cli.app import app
 from lmm_apa.interfaces.cli.options import (
     SPLIT_HELP,
     DevFraction,
+    LmmShare,
     Mode,
     ModeOption,
     Precision,
@@ -46,6 +47,7 @@ def evaluate(
     ] = True,
     mode: ModeOption = Mode.onepass,
     precision: PrecisionOption = Precision.auto,
+    lmm_share: LmmShare = None,
     predictions_out: Annotated[
         Path | None, typer.Option(help="Write the model's predictions (JSONL) here.")
     ] = None,
@@ -76,49 +78,34 @@ def evaluate(
     if predictions is not None and not predictions.is_file():
         # Checked before the labels load, so a typo fails fast.
         raise DataError(f"predictions file not found: {predictions}")
+    if predictions is not None and lmm_share is not None:
+        raise DataError("--lmm-share applies to a --model run, not to a --predictions file")
     labels = load_split(data, split, dev_fraction=dev_fraction, seed=seed)
     if limit is not None:
         labels = spread_sample(labels, limit, seed=seed)
-    config = {
-        "data": str(data),
-        "split": split,
-        "limit": limit,
-        "dev_fraction": dev_fraction,
-        "seed": seed,
-    }
+    config = {"data": str(data), "split": split, "limit": limit, "dev_fraction": dev_fraction, "seed": seed}
     if predictions is not None:
         console = make_console()  # the table whole when stdout is not a terminal
         evaluate_file(
             labels, predictions, metrics_out, config=config, n_boot=n_boot, seed=boot_seed, console=console
         )
         return
-    _evaluate_model(
-        labels,
-        model,
-        mode.value,
-        predictions_out,
-        metrics_out,
-        config,
-        n_boot,
-        boot_seed,
-        listen,
-        precision.value,
-    )
+    loading = {"mode": mode.value, "listen": listen, "precision": precision.value, "lmm_share": lmm_share}
+    _evaluate_model(labels, model, loading, predictions_out, metrics_out, config, n_boot, boot_seed)
 
 
 def _evaluate_model(
     labels: list,
     model: str,
-    mode: str,
+    loading: dict,
     predictions_out: Path | None,
     metrics_out: Path | None,
     config: dict,
     n_boot: int,
     boot_seed: int,
-    listen: bool = True,
-    precision: str = "auto",
 ) -> None:
     """Run the model on the split's audio, then evaluate its predictions like a predictions file.
+    ``loading``: `load_scorer`'s mode, listen, precision and lmm_share.
 
     Under several launched processes each scores its share of the recordings and the main process
     alone writes and reports (`lmm_apa.distributed.Workers`).
@@ -129,11 +116,12 @@ def _evaluate_model(
     from lmm_apa.eval.predictions import write_predictions
     from lmm_apa.eval.report import evaluate_predictions, print_metrics_table, write_metrics
     from lmm_apa.infer.batch import predict_utterances
+    from lmm_apa.infer.policy import result_meta
     from lmm_apa.infer.scorer import load_scorer
 
     console = make_console()  # the table whole when stdout is not a terminal
     workers = Workers()
-    scorer = load_scorer(model, mode=mode, listen=listen, precision=precision)
+    scorer = load_scorer(model, **loading)
     if workers.is_main and scorer.lmm is not None and scorer.lmm.precision is not None:
         console.print(f"precision: {scorer.lmm.precision}")
     start = time.perf_counter()
@@ -148,19 +136,20 @@ def _evaluate_model(
     for utt_id, why in batch.errors.items():
         console.print(f"[red]not scored[/] {utt_id}: {why}")
     whisper = whisper_in_use()  # whose Whisper-base weights: in metrics.json and every predictions line
+    meta = result_meta(scorer, model, whisper)
     if predictions_out is not None:
-        meta = {"model": model, **({"whisper": whisper} if whisper is not None else {})}
         write_predictions(list(batch.predictions.values()), predictions_out, meta=meta)
     config = {
         **config,
         "model": model,
-        "mode": mode,
-        "precision": precision,
+        "mode": loading["mode"],
+        "precision": loading["precision"],
         "dtype": str(scorer.lmm.dtype).removeprefix("torch.") if scorer.lmm is not None else None,
         "task": scorer.task,
         "scoring_seconds": round(seconds, 1),
         "processes": workers.world,
         "whisper": whisper,
+        "policy": meta.get("policy"),
     }
     metrics = evaluate_predictions(
         labels,

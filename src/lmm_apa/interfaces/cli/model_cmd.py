@@ -1,5 +1,5 @@
 """`lmm-apa model build|info`: assemble the default backbone offline, show whose weights it is made
-of (source, sha256) and its parameter counts."""
+of (source, sha256), the scoring policy a model scores under, and its parameter counts."""
 
 from pathlib import Path
 from typing import Annotated
@@ -86,19 +86,58 @@ def _whisper_note() -> str:
     return "\n".join(lines)
 
 
+def _print_policy(model: str) -> None:
+    """The scoring policy ``model`` scores under: the LMM's shares, the cap, the thresholds."""
+    from rich.table import Table
+
+    from lmm_apa.infer.policy import POLICY_JSON
+    from lmm_apa.infer.scorer import model_policy
+    from lmm_apa.interfaces.cli.output import make_console
+
+    policy = model_policy(model)
+    table = Table(title=f"scoring policy of --model {model}")
+    table.add_column("setting")
+    table.add_column("value")
+    shares = ", ".join(f"{g} {v:g}" for g, v in policy.lmm_share.items())
+    table.add_row("LMM share (rest: the evidence readout)", shares)
+    table.add_row("completeness cap on sentence scores", "on" if policy.completeness_cap else "off")
+    base, per_phone = policy.omission_skip_base, policy.omission_skip_per_phone
+    table.add_row("omission: cost of an unsaid word", f"{base:g} + {per_phone:g} a phone")
+    table.add_row("mispronunciation: word accuracy below", f"{policy.mispronunciation_below:g}")
+    table.add_row("heard phone: phone accuracy below", f"{policy.heard_below:g}")
+    console = make_console()
+    console.print(table)
+    if policy.source == "built-in default":
+        console.print(
+            f"no {POLICY_JSON} beside its weights: the built-in default (the LMM's own scores, merged "
+            "with what the aligner heard; the shipped thresholds)"
+        )
+    else:
+        console.print(f"from: {policy.source}")
+    console.print("override the shares with --lmm-share (score, evaluate, serve) or Assessor(lmm_share=...)")
+
+
 @model_app.command("info")
 def info(
     path: Annotated[
         Path | None, typer.Argument(help="backbone folder (default: the built default backbone)")
     ] = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            help="Show the scoring policy of this model: default, zero-shot, evidence, or an adapter folder."
+        ),
+    ] = "default",
     whisper_dir: WhisperDir = None,
 ) -> None:
-    """Whose weights the default models use (source, sha256), and a built backbone's parameter counts."""
+    """Whose weights the default models use (source, sha256), the scoring policy of --model, and a
+    built backbone's parameter counts."""
     from lmm_apa.errors import ModelError
     from lmm_apa.models.backbone import backbone_info
     from lmm_apa.paths import cache_dir
 
     _print_weights()
+    _print_policy(model)
     path = path or cache_dir() / "backbones" / "default"
     if not path.exists():
         raise ModelError(f"no backbone at {path}: run `lmm-apa model build` first")

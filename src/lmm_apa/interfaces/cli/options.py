@@ -73,6 +73,19 @@ def check_fraction(value: float) -> float:
     return value
 
 
+def check_lmm_share(value: str | None) -> str | None:
+    """A valid ``--lmm-share`` (checked before the model loads); the scorer parses it again."""
+    from lmm_apa.errors import ConfigError
+    from lmm_apa.infer.policy import parse_share
+
+    if value is not None:
+        try:
+            parse_share(value)
+        except ConfigError as e:
+            raise typer.BadParameter(str(e)) from None
+    return value
+
+
 def use_whisper_dir(folder: Path | None) -> Path | None:
     """Point this process at the user's Whisper-base folder, checked at once (None: `$LMM_APA_WHISPER_DIR`
     or the packaged weights). Run for every invocation, so a setting never outlives its command."""
@@ -90,6 +103,17 @@ WhisperDir = Annotated[
         help="A local CTranslate2 Whisper-base folder to use instead of the packaged weights (e.g. a "
         "download of Systran/faster-whisper-base; checked to be Whisper-base). Default: "
         "$LMM_APA_WHISPER_DIR, else the packaged weights.",
+    ),
+]
+LmmShare = Annotated[
+    str | None,
+    typer.Option(
+        "--lmm-share",
+        callback=check_lmm_share,
+        help="The LMM's share in the blend with the aligner's evidence readout, overriding the model's "
+        "scoring policy (`lmm-apa model info`): one number 0-1 for every level, or per level "
+        "(sentence=0.3,word=0,phone=0.1; levels left out keep the policy's). 1: the LMM's own scores; "
+        "0: the readout's.",
     ),
 ]
 ModeOption = Annotated[Mode, typer.Option("--mode", help=MODE_HELP)]

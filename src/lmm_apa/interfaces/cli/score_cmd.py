@@ -18,6 +18,7 @@ from lmm_apa.infer import request
 from lmm_apa.infer.request import Item, score_many
 from lmm_apa.interfaces.cli.app import app
 from lmm_apa.interfaces.cli.options import (
+    LmmShare,
     Mode,
     ModeOption,
     OutputFormat,
@@ -229,6 +230,7 @@ def score(
     ] = True,
     mode: ModeOption = Mode.onepass,
     precision: PrecisionOption = Precision.auto,
+    lmm_share: LmmShare = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the corpus schema as JSON Lines.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the results to this file (see --format).")] = None,
     output_format: Annotated[
@@ -256,7 +258,7 @@ def score(
     fmt = _check_options(text, out, output_format, as_json)
     items = _items(audio, text, manifest)
     asked = {"ipa": phones is PhoneSymbols.ipa, "scale": int(scale.value)}
-    loading = {"mode": mode.value, "listen": listen, "precision": precision.value}
+    loading = {"mode": mode.value, "listen": listen, "precision": precision.value, "lmm_share": lmm_share}
     # Under a launcher (torchrun, accelerate launch) each process scores its share of the items and
     # the main process alone writes and reports them all (`lmm_apa.distributed`).
     workers = Workers()
@@ -265,9 +267,10 @@ def score(
         return
     with console.status("loading model"):
         scorer = _load(model, loading)
-    # Every JSON result says which model and whose Whisper-base weights scored it.
-    whisper = whisper_in_use()
-    meta = {"model": model, **({"whisper": whisper} if whisper is not None else {})}
+    # Every JSON result says which model, under which scoring policy, and whose Whisper-base weights.
+    from lmm_apa.infer.policy import result_meta
+
+    meta = result_meta(scorer, model, whisper_in_use())
     results = score_many(scorer, items, workers=workers, **asked)
     if workers.world > 1:
         mine = sum(len(part) for _, part in workers.my_chunks(items, request.CHUNK))

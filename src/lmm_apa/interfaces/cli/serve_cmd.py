@@ -9,6 +9,7 @@ import typer
 from lmm_apa.interfaces.cli.app import app
 from lmm_apa.interfaces.cli.options import (
     MODE_HELP,
+    LmmShare,
     LogLevel,
     Mode,
     Precision,
@@ -31,6 +32,7 @@ def serve(
     ] = "default",
     mode: Annotated[Mode, typer.Option(help=f"Scoring mode: {MODE_HELP}")] = Mode.onepass,
     precision: PrecisionOption = Precision.auto,
+    lmm_share: LmmShare = None,
     max_batch: Annotated[
         int, typer.Option(min=1, help="Waiting requests scored together in one batch (dynamic batching).")
     ] = 8,
@@ -52,7 +54,7 @@ def serve(
 
     typer.echo(f"loading scorer {model!r} ({mode.value})...", err=True)
     # Loaded here, not in the app's lifespan, so a ModelError reaches the CLI as a clean message.
-    scorer = load_scorer(model, mode=mode.value, precision=precision.value)
+    scorer = load_scorer(model, mode=mode.value, precision=precision.value, lmm_share=lmm_share)
     if scorer.lmm is not None and scorer.lmm.precision is not None:
         typer.echo(f"precision: {scorer.lmm.precision}", err=True)
     limits = Limits(max_queue=max_queue, max_batch=max_batch)

@@ -39,6 +39,7 @@ from lmm_apa import __version__
 from lmm_apa.data.audio import SAMPLE_RATE, load_audio
 from lmm_apa.data.records import Utterance
 from lmm_apa.errors import LmmApaError
+from lmm_apa.infer.policy import result_meta
 from lmm_apa.infer.request import Assessed, Item, Transcribe, as_asked, assess_many, assess_one
 from lmm_apa.interfaces.web.errors import ERROR_RESPONSES, ApiError, BodyLimit, add_error_handlers
 from lmm_apa.interfaces.web.feedback import hints
@@ -206,6 +207,7 @@ def _add_score_route(app: FastAPI, service: _Service) -> None:
                 audio_seconds=len(wave) / SAMPLE_RATE,
                 scoring_seconds=seconds,
                 whisper=service.whisper,
+                policy=result_meta(scorer, service.model_name).get("policy"),
             ).model_dump(),
         }
         response = ScoreResponse.model_validate(as_asked(body, ipa=phones == "ipa", scale=int(scale)))

@@ -174,6 +174,11 @@ class ScoreMeta(BaseModel):
     whisper: WhisperMeta | None = Field(
         None, description="Optional (a server with a Whisper-base): whose Whisper-base weights were used."
     )
+    policy: dict[str, object] | None = Field(
+        None,
+        description="Optional: the scoring policy applied (the LMM's share per level, the completeness "
+        "cap, the omission, mispronunciation and heard-phone thresholds, and where it came from).",
+    )
 
 
 class ScoreResponse(BaseModel):
