@@ -49,7 +49,11 @@ class Listener:
         self.encoder = encoder
 
     def hear(self, wave: np.ndarray, reference: Utterance) -> Heard:
-        frames = self.encoder.frames(wave)
+        return self.hear_frames(self.encoder.frames(wave), reference)
+
+    def hear_frames(self, frames: np.ndarray, reference: Utterance) -> Heard:
+        """`hear` from the recording's encoder frames, encoded already (a passage's piece, sliced
+        out of the whole recording's frames: `lmm_apa.infer.passage`)."""
         alignment = self.aligner.align(frames, reference)
         return Heard(frames, alignment, self.evidence_scorer.predict(reference, alignment))
 
