@@ -83,21 +83,23 @@ def as_scored(wave: np.ndarray) -> np.ndarray:
 
 
 def make_babble(waves: Sequence[np.ndarray], folder: str | Path, n: int = 40, seed: int = 0) -> Path:
-    """``n`` babble recordings in ``folder`` (16 kHz WAV), each 3-6 of ``waves`` summed at equal
-    level and looped to `BABBLE_SECONDS`; reuses what is there. -> ``folder``."""
+    """``n`` babble recordings in ``folder`` (16 kHz WAV), each 3-6 of ``waves`` (as many as there
+    are, for a smoke run on fewer) summed at equal level and looped to `BABBLE_SECONDS`; reuses what
+    is there. -> ``folder``."""
     import soundfile as sf
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if len(list(folder.glob("babble_*.wav"))) >= n:
         return folder
-    if len(waves) < BABBLE_TALKERS[1]:
-        raise LmmApaError(f"babble needs at least {BABBLE_TALKERS[1]} recordings, got {len(waves)}")
+    if len(waves) < 2:
+        raise LmmApaError(f"babble needs at least 2 recordings, got {len(waves)}")
+    lo, hi = (min(k, len(waves)) for k in BABBLE_TALKERS)
     rng = np.random.default_rng(seed)
     length = int(BABBLE_SECONDS * SR)
     for i in range(n):
         mix = np.zeros(length, np.float64)
-        for j in rng.choice(len(waves), size=rng.integers(*BABBLE_TALKERS, endpoint=True), replace=False):
+        for j in rng.choice(len(waves), size=rng.integers(lo, hi, endpoint=True), replace=False):
             w = np.asarray(waves[j], np.float64)
             w = np.tile(w, length // max(len(w), 1) + 1)[:length]
             mix += np.roll(w, rng.integers(length)) / (np.sqrt(np.mean(w**2)) + 1e-9)

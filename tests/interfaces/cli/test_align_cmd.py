@@ -24,6 +24,11 @@ def _said(output: str) -> str:
         (["train-head", "--data", "d", "--out", "o", "--epochs", "0"], "greater than or equal to 1"),
         (["train-head", "--data", "d", "--out", "o", "--lr", "0"], "0 is not above 0"),
         (["fit-readout", "--data", "d"], "Missing option '--out'"),
+        (["train-head", "--data", "d", "--out", "o", "--augment-share", "1.5"], "less than or equal to 1"),
+        (
+            ["fit-readout", "--data", "d", "--out", "o", "--augment-copies", "-1"],
+            "greater than or equal to 0",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_before_anything_runs(args, message):
@@ -43,11 +48,16 @@ def test_train_the_head_then_fit_the_readout_on_a_few_recordings(corpus_dir, tmp
 
     cache, head, readout = tmp_path / "frames", tmp_path / "head", tmp_path / "readout"
     common = ["--data", str(corpus_dir), "--cache", str(cache), "--limit", "4"]
-    done = CliRunner().invoke(app, ["align", "train-head", *common, "--out", str(head), "--epochs", "1"])
+    rooms = ["--augment-copies", "1", "--augment-share", "0.5"]
+    done = CliRunner().invoke(
+        app, ["align", "train-head", *common, *rooms, "--out", str(head), "--epochs", "1"]
+    )
     assert done.exit_code == 0, done.output
     info = json.loads((head / "phone_head.json").read_text())
     assert info["train_split"] == "train-minus-dev25" and info["dev_split"] == "dev25" and info["limit"] == 4
+    assert (info["augment_copies"], info["augment_share"]) == (1, 0.5)
     assert len(list(cache.glob("*.npy"))) == 8  # 4 of each split, encoded once
+    assert len(list((cache / "room-s0").glob("*.npy"))) == 2  # half the training recordings, in a room
 
     report = tmp_path / "report"
     args = ["--head", str(head), "--out", str(readout), "--report", str(report), "--n-listen", "2"]
