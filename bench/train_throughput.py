@@ -8,6 +8,14 @@ optimizer steps of the real training step (one concatenated chosen+rejected forw
 clip, AdamW) at batch 1 x grad-accum ``--grad-accum``. ``--answer-inputs filler`` times filler
 training instead (one shared row per utterance, logits before the slots only; see DESIGN.md).
 Writes JSON and a markdown table.
+
+``--compare-stacked`` times today's step and the stacked one (``train.stack_micro_batches``: the
+step's micro-batches in one forward pass) in ONE process, on a training config as it runs (default
+configs/cpu_listen.yaml, its precision resolved and its frozen matrices in bf16 as the loop stores
+them), the two alternating on the same utterances so that both see the same load; writes
+bench/results/train_throughput_stacked.{json,md}:
+
+    OMP_NUM_THREADS=2 .venv/bin/python bench/train_throughput.py --compare-stacked --warmup 1 --steps 3
 """
 
 from __future__ import annotations
@@ -107,6 +115,107 @@ def run_one(args: argparse.Namespace) -> dict:
     return out
 
 
+def compare_stacked(args: argparse.Namespace) -> dict:
+    """Seconds a step of one forward per micro-batch against the stacked step, alternating."""
+    import torch
+
+    from lmm_apa.models.precision import resolve_precision
+    from lmm_apa.train.config import load_config
+    from lmm_apa.train.data import build_datasets
+    from lmm_apa.train.loop import build_model, frozen_to_bf16
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    base = load_config(args.config)
+    n_steps = args.warmup + args.steps
+    limit = base.train.batch_size * base.train.grad_accum * n_steps
+    cfg = load_config(args.config, [f"data.limit={limit}", "data.dev_fraction=0.1", "data.dev_limit=1"])
+    precision = resolve_precision(cfg.train.precision, torch.device("cpu")).name
+    torch.manual_seed(0)
+    lmm = build_model(cfg)
+    if precision == "bf16":
+        frozen_to_bf16(lmm)
+    train_set, _, _ = build_datasets(cfg, lmm)
+    params = lmm.trainable_parameters()
+    optimizer = torch.optim.AdamW(params, lr=cfg.train.lr)
+    lmm.model.train()
+    stacks = {"one forward per micro-batch": 1, "stacked": args.stack or cfg.train.grad_accum}
+    times: dict[str, list[float]] = {name: [] for name in stacks}
+    cpu: dict[str, list[float]] = {name: [] for name in stacks}
+    loads = []
+    for s in range(n_steps):
+        micros = _step_micro_batches(train_set, cfg, s)
+        order = list(stacks) if s % 2 == 0 else list(stacks)[::-1]  # neither always runs first
+        for name in order:
+            t0, c0 = time.perf_counter(), time.process_time()
+            _one_step(lmm, cfg, micros, stacks[name], params, optimizer, precision)
+            times[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+        loads.append(os.getloadavg()[0])
+    rows = []
+    for name, stack in stacks.items():
+        timed, cpu_timed = times[name][args.warmup :], cpu[name][args.warmup :]
+        rows.append(
+            {
+                "step": name,
+                "stack_micro_batches": stack,
+                "s_per_step": round(sum(timed) / len(timed), 2),
+                "s_per_step_each": [round(t, 2) for t in timed],
+                "cpu_s_per_step": round(sum(cpu_timed) / len(cpu_timed), 2),
+            }
+        )
+    ratio = rows[1]["s_per_step"] / rows[0]["s_per_step"]
+    return {
+        "config": args.config, "precision": precision, "threads": torch.get_num_threads(),
+        "grad_accum": cfg.train.grad_accum, "batch_size": cfg.train.batch_size,
+        "n_rejected": cfg.data.n_rejected, "lora_dropout": cfg.model.lora_dropout,
+        "warmup": args.warmup, "steps_timed": args.steps, "rows": rows, "ratio_new_over_old": round(ratio, 3),
+        "load_avg_1min_after_each_step": [round(x, 2) for x in loads],
+        "peak_rss_gib_both": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+    }  # fmt: skip
+
+
+def _step_micro_batches(train_set: list, cfg, step: int) -> list[list]:
+    """The utterances of optimizer step ``step``, cut into its micro-batches (cycling the set)."""
+    t = cfg.train
+    first = step * t.grad_accum * t.batch_size
+    flat = [train_set[(first + i) % len(train_set)] for i in range(t.grad_accum * t.batch_size)]
+    return [flat[i : i + t.batch_size] for i in range(0, len(flat), t.batch_size)]
+
+
+def _one_step(lmm, cfg, micros: list[list], stack: int, params: list, optimizer, precision: str) -> None:
+    """One optimizer step as `loop.train` takes it (forward under autocast, backward outside, the
+    loss over grad_accum, clip, AdamW), ``stack`` micro-batches a forward."""
+    import torch
+
+    from lmm_apa.train.loop import autocast, forward_loss, stack_order, stacked_batch
+
+    t = cfg.train
+    for group in stack_order(micros, stack):
+        batch = stacked_batch([micros[i] for i in group], lmm, t.loss_type != "ce")
+        with autocast(precision, torch.device("cpu")):
+            loss, _ = forward_loss(lmm, batch, cfg)
+        (loss / t.grad_accum).backward()
+    torch.nn.utils.clip_grad_norm_(params, t.max_grad_norm)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def compare_markdown(result: dict) -> str:
+    cols = ["step", "stack_micro_batches", "s_per_step", "s_per_step_each", "cpu_s_per_step"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in result["rows"]]
+    lines.append("")
+    lines.append(
+        f"{result['config']}, {result['precision']}, {result['threads']} threads, batch "
+        f"{result['batch_size']} x grad-accum {result['grad_accum']}, {result['n_rejected']} rejected, "
+        f"LoRA dropout {result['lora_dropout']}; {result['steps_timed']} steps timed after "
+        f"{result['warmup']}. Stacked / today: {result['ratio_new_over_old']}. 1-min load average after "
+        f"each step (2 cores, shared): {result['load_avg_1min_after_each_step']}."
+    )
+    return "\n".join(lines)
+
+
 def markdown(rows: list[dict]) -> str:
     cols = [
         "backbone",
@@ -139,8 +248,19 @@ def main() -> None:
     p.add_argument("--utterances", type=int, default=8, help="distinct utterances cycled through")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("--out", default="bench/results", help="folder for the JSON and markdown")
+    p.add_argument("--compare-stacked", action="store_true", help="time today's step against the stacked one")
+    p.add_argument("--config", default="configs/cpu_listen.yaml", help="training config (--compare-stacked)")
+    p.add_argument("--stack", type=int, default=0, help="micro-batches a forward (0: grad_accum)")
     p.add_argument("--task", help=argparse.SUPPRESS)  # internal: run one task in this process
     args = p.parse_args()
+    if args.compare_stacked:
+        result = compare_stacked(args)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "train_throughput_stacked.json").write_text(json.dumps(result, indent=2))
+        (out / "train_throughput_stacked.md").write_text(compare_markdown(result) + "\n")
+        print(compare_markdown(result))
+        return
     if args.task:
         print(json.dumps(run_one(args)))
         return

@@ -8,6 +8,11 @@ mistake of public Qwen2-Audio fine-tuning scripts.
 With filler inputs (``data.answer_inputs: filler``) chosen and rejected answers of an utterance share
 one input row; ``collate_slots`` builds those rows, the positions whose logits are needed (one before
 each slot) and one label row per answer.
+
+Several micro-batches of a step may be stacked into one batch (``train.stack_micro_batches``): one
+forward pass for all of them, padded to the longest, then `split_groups` hands each micro-batch its
+own rows of the output and its labels re-indexed as if it had been collated alone, so each keeps its
+own loss.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ class Batch:
     evidence_mask: torch.Tensor | None = None
     # Shared inputs: each input row's slot kinds (B, K), `answer.SLOT_KINDS` indices, -1 at padding
     slot_kinds: torch.Tensor | None = None
+    # Stacked micro-batches: per utterance (chosen row), the micro-batch it belongs to (`split_groups`)
+    groups: torch.Tensor | None = None
 
     @property
     def evidence_inputs(self):
@@ -59,6 +66,7 @@ class Batch:
             move(self.evidence),
             move(self.evidence_mask),
             move(self.slot_kinds),
+            move(self.groups),
         )
 
 
@@ -158,3 +166,42 @@ def collate_slots(
         mask,
         kinds,
     )
+
+
+def split_groups(batch: Batch) -> list[tuple[torch.Tensor, Batch]]:
+    """Each micro-batch of a stacked batch (``batch.groups``) as its own batch, in group order.
+
+    Returns, per micro-batch, the rows of the model's output that are its own (input rows for shared
+    inputs, whose logits every label row reads; else its chosen rows, then its rejected rows) and its
+    labels and row bookkeeping as `collate` or `collate_slots` would give them for it alone. The
+    positions and labels keep the stack's width: the extra columns are padding (-100), read by nothing.
+    """
+    if batch.groups is None:
+        raise ValueError("split_groups needs a stacked batch (Batch.groups set)")
+    out = []
+    for g in batch.groups.unique().tolist():
+        chosen = (batch.groups == g).nonzero().squeeze(1)
+        rejected = torch.isin(batch.rejected_owner, chosen).nonzero().squeeze(1)
+        local = torch.full((batch.n_chosen,), -1, dtype=torch.long, device=chosen.device)
+        local[chosen] = torch.arange(len(chosen), device=chosen.device)
+        label_rows = torch.cat([chosen, batch.n_chosen + rejected])
+        rows = label_rows if batch.positions is None else chosen
+
+        def pick(t: torch.Tensor | None, rows: torch.Tensor = rows) -> torch.Tensor | None:
+            return None if t is None else t[rows]
+
+        sub = Batch(
+            batch.input_ids[rows],
+            batch.attention_mask[rows],
+            batch.labels[label_rows],
+            [batch.audio_feats[i] for i in rows.tolist()],
+            len(chosen),
+            local[batch.rejected_owner[rejected]],
+            pick(batch.positions),
+            None if batch.label_source is None else local[batch.label_source[label_rows]],
+            pick(batch.evidence),
+            pick(batch.evidence_mask),
+            pick(batch.slot_kinds),
+        )
+        out.append((rows, sub))
+    return out

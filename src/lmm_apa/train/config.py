@@ -200,6 +200,14 @@ class TrainConfig:
     )
     batch_size: int = _f(1, "utterances per micro-batch", "the paper's setting")
     grad_accum: int = _f(8, "micro-batches per optimizer step", "the paper's setting (effective batch 8)")
+    stack_micro_batches: int = _f(
+        1,
+        "micro-batches of a step that go through the model in one forward pass (padded to the longest, "
+        "the shortest together; each keeps its own loss, so a step's loss and gradient are unchanged): "
+        "1 one at a time, grad_accum all at once. Not under DeepSpeed",
+        "1: one forward per micro-batch, as TRL. On 2 CPU cores one pass of all 8 is several times "
+        "faster (docs/training.md, bench/train_throughput.py --compare-stacked)",
+    )
     max_grad_norm: float = _f(1.0, "gradient clipping norm (0: off)", "TRL's default")
     log_every: int = _f(1, "log every N optimizer steps", "cheap")
     eval_every: int = _f(100, "evaluate on dev every N optimizer steps (0: only at the end)", "")
@@ -235,7 +243,8 @@ class TrainConfig:
             raise ConfigError(f"train.rank_scale must be > 0, got {self.rank_scale}")
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"train.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
-        for name in ("batch_size", "grad_accum", "log_every", "save_every", "keep_last"):
+        names = ("batch_size", "grad_accum", "stack_micro_batches", "log_every", "save_every", "keep_last")
+        for name in names:
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be >= 1, got {getattr(self, name)}")
         if self.epochs <= 0 and self.max_steps is None:

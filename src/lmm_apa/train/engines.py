@@ -55,6 +55,9 @@ class Engine:
     # Whether the frozen matrices may be stored in bf16 under bf16 training (`loop.frozen_to_bf16`):
     # FSDP flattens a layer's weights into one tensor of one dtype; ZeRO-3 partitions them alike.
     frozen_in_bf16: ClassVar[bool] = True
+    # Whether a micro-step may take several stacked micro-batches (`train.stack_micro_batches`),
+    # their summed loss divided by ``grad_accum`` as one micro-batch's would be.
+    stacks_micro_batches: ClassVar[bool] = True
 
     @staticmethod
     def make_accelerator() -> Any:
@@ -196,6 +199,8 @@ class DeepSpeedEngine(Engine):
     per process at every optimizer step."""
 
     frozen_in_bf16 = False
+    # DeepSpeed counts its micro-steps to find the accumulation boundary: one a micro-batch.
+    stacks_micro_batches = False
 
     @staticmethod
     def make_accelerator() -> Any:

@@ -24,8 +24,9 @@ from typing import Any
 
 import torch
 
+from lmm_apa.errors import ConfigError
 from lmm_apa.train.checkpoint import latest_checkpoint
-from lmm_apa.train.collate import Batch, collate, collate_slots
+from lmm_apa.train.collate import Batch, collate, collate_slots, split_groups
 from lmm_apa.train.config import RunConfig, TrainConfig
 from lmm_apa.train.data import Example, build_datasets, load_features
 from lmm_apa.train.engines import Engine, autocast, engine_class
@@ -36,8 +37,8 @@ from lmm_apa.train.rank import rank_term
 from lmm_apa.train.steps import StepPlan, dropout_seed, micro_batches
 
 __all__ = [
-    "TrainResult", "autocast", "build_model", "dropout_seed", "evaluate", "forward_loss", "make_batch",
-    "micro_batches", "train",
+    "TrainResult", "autocast", "build_model", "dropout_seed", "evaluate", "forward_loss", "loss_of_logits",
+    "make_batch", "micro_batches", "stack_order", "stacked_batch", "train",
 ]  # fmt: skip
 
 
@@ -78,28 +79,70 @@ def make_batch(examples: list[Example], lmm: Any, with_rejected: bool) -> Batch:
     return make(examples, feats, lmm.pad_token_id, with_rejected=with_rejected)
 
 
+def stacked_batch(micro_batches: list[list[Example]], lmm: Any, with_rejected: bool) -> Batch:
+    """Several micro-batches as one batch (one forward pass), each keeping its own loss
+    (`forward_loss` on ``Batch.groups``); one micro-batch is `make_batch`'s batch as it is."""
+    batch = make_batch([e for m in micro_batches for e in m], lmm, with_rejected)
+    if len(micro_batches) > 1:
+        batch.groups = torch.tensor([g for g, m in enumerate(micro_batches) for _ in m], dtype=torch.long)
+    return batch
+
+
+def stack_order(micro_batches: list[list[Example]], n: int) -> list[list[int]]:
+    """The indices of a step's micro-batches, ``n`` a forward pass (`train.stack_micro_batches`),
+    the shortest together: less padding, and the step's loss is a sum over its micro-batches in any
+    order. ``n`` 1: one at a time, in order."""
+    order = list(range(len(micro_batches)))
+    if n > 1:
+        order.sort(key=lambda i: max(_tokens(e) for e in micro_batches[i]))
+    return [order[i : i + n] for i in range(0, len(order), n)]
+
+
+def _tokens(e: Example) -> int:
+    """The input row length of an example (its longest with teacher inputs, a row per answer)."""
+    answers = [e.input_answer_ids] if e.input_answer_ids is not None else [e.chosen_ids, *e.rejected_ids]
+    return len(e.prompt_ids) + max(len(a) for a in answers)
+
+
 def forward_loss(lmm: Any, batch: Batch, cfg: RunConfig) -> tuple[torch.Tensor, dict[str, float]]:
     """One concatenated forward pass (chosen + rejected rows), then the loss on the answer tokens.
 
     With shared inputs (filler training) one row per utterance goes through the model, the logits
     are taken before the slots only, and every answer's label row reads its utterance's logits.
+    A stacked batch (``batch.groups``: several micro-batches in one forward) returns the SUM of its
+    micro-batches' losses, each computed as if alone, so the engine's division by ``grad_accum``
+    gives the step the same loss and gradient as one forward per micro-batch; its metrics are their
+    means.
     """
-    t = cfg.train
-    shared = batch.positions is not None
-    if shared:
+    if batch.positions is not None:
         logits = lmm.logits_at(
             batch.input_ids, batch.attention_mask, batch.audio_feats, batch.positions, batch.evidence_inputs
         )
-        logps, mask = slot_logps(logits[batch.label_source], batch.labels)
     else:
         logits = lmm.forward(batch.input_ids, batch.attention_mask, batch.audio_feats)
+    if batch.groups is None:
+        return loss_of_logits(logits, batch, cfg, lmm.tokenizer)
+    parts = [loss_of_logits(logits[rows], sub, cfg, lmm.tokenizer) for rows, sub in split_groups(batch)]
+    return torch.stack([loss for loss, _ in parts]).sum(), mean_metrics([m for _, m in parts])
+
+
+def loss_of_logits(
+    logits: torch.Tensor, batch: Batch, cfg: RunConfig, tokenizer: Any
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The loss of one micro-batch from its model output: (B, K, V) logits at the slots of its input
+    rows (shared inputs), else (N, L, V) logits of every row."""
+    t = cfg.train
+    shared = batch.positions is not None
+    if shared:
+        logps, mask = slot_logps(logits[batch.label_source], batch.labels)
+    else:
         logps, mask = token_logps(logits, batch.labels)
     loss, metrics = objective(
         logps, mask, batch.n_chosen, batch.rejected_owner,
         t.loss_type, t.beta, t.gamma, t.ce_weight, t.label_smoothing,
     )  # fmt: skip
     if shared and t.rank_weight > 0:  # order of the expected scores, what SCC measures (train/rank.py)
-        rank, rank_metrics = rank_term(logits, batch, lmm.tokenizer, t.rank_scale)
+        rank, rank_metrics = rank_term(logits, batch, tokenizer, t.rank_scale)
         loss = loss + t.rank_weight * rank
         metrics |= {**rank_metrics, "loss": loss.item()}
     return loss, metrics
@@ -168,10 +211,18 @@ class _Run:
     def out(self) -> Path:
         return Path(self.cfg.train.output_dir)
 
-    def batch(self, micro: int) -> Batch:
-        """Run-wide micro-batch ``micro``, on this process's device."""
-        examples = [self.train_set[i] for i in self.plan.examples(micro)]
-        return make_batch(examples, self.lmm, self.cfg.train.loss_type != "ce").to(self.accelerator.device)
+    def batch(self, micros: list[int]) -> Batch:
+        """Run-wide micro-batches ``micros`` as one batch (stacked if several), on this process's device."""
+        examples = [[self.train_set[i] for i in self.plan.examples(m)] for m in micros]
+        return stacked_batch(examples, self.lmm, self.cfg.train.loss_type != "ce").to(self.accelerator.device)
+
+    def stacks(self, step: int) -> list[list[int]]:
+        """This process's micro-batches of optimizer step ``step``, grouped by the forward passes
+        that take them (`stack_order`)."""
+        t = self.cfg.train
+        micros = [self.plan.micro_index(step, k, self.accelerator.process_index) for k in range(t.grad_accum)]
+        examples = [[self.train_set[i] for i in self.plan.examples(m)] for m in micros]
+        return [[micros[i] for i in group] for group in stack_order(examples, t.stack_micro_batches)]
 
     def evaluate(self) -> dict[str, float]:
         acc, through = self.accelerator, self.engine.eval_through
@@ -233,9 +284,10 @@ def train(
         # engine makes the step's gradient the mean over all its micro-batches, on every process
         t0 = time.perf_counter()
         records = []
-        for k in range(t.grad_accum):
-            micro = plan.micro_index(step, k, acc.process_index)
-            records.append((micro, engine.micro_step(run.batch(micro), sync=k == t.grad_accum - 1)))
+        stacks = run.stacks(step)
+        for k, micros in enumerate(stacks):
+            stack_metrics = engine.micro_step(run.batch(micros), sync=k == len(stacks) - 1)
+            records += [(micro, stack_metrics) for micro in micros]  # a stack's are its means
 
         # 4. clip, step (under DeepSpeed the engine did both at the last micro-batch: these read it)
         grad_norm = engine.clip(t.max_grad_norm) if t.max_grad_norm > 0 else None
@@ -262,6 +314,8 @@ def _setup(cfg: RunConfig, lmm: Any, progress: bool) -> _Run:
 
     t = cfg.train
     engine_cls = engine_class()  # DeepSpeed and FSDP are opt-in: the launcher's config asks for them
+    if t.stack_micro_batches > 1 and not engine_cls.stacks_micro_batches:
+        raise ConfigError(f"train.stack_micro_batches > 1 is not supported by {engine_cls.__name__}")
     accelerator = engine_cls.make_accelerator()
     chosen = resolve_precision(t.precision, accelerator.device)
     accelerator.print(f"precision: {chosen}")
