@@ -27,20 +27,11 @@ def main() -> None:
     args = p.parse_args()
 
     import torch
+    from train_throughput import model_and_examples
 
-    from lmm_apa.models.precision import resolve_precision
-    from lmm_apa.train.config import load_config
-    from lmm_apa.train.data import build_datasets
-    from lmm_apa.train.loop import autocast, build_model, forward_loss, frozen_to_bf16, stacked_batch
+    from lmm_apa.train.loop import autocast, forward_loss, stacked_batch
 
-    overrides = [f"data.limit={args.micro}", "data.dev_fraction=0.1", "data.dev_limit=1", *args.set]
-    cfg = load_config(args.config, overrides)
-    precision = resolve_precision(cfg.train.precision, torch.device("cpu")).name
-    torch.manual_seed(0)
-    lmm = build_model(cfg)
-    if precision == "bf16":
-        frozen_to_bf16(lmm)
-    train_set, _, _ = build_datasets(cfg, lmm)
+    cfg, lmm, train_set, precision = model_and_examples(args.config, args.micro, tuple(args.set))
     lmm.model.train()
     stacks = [[[e] for e in train_set[i : i + args.stack]] for i in range(0, len(train_set), args.stack)]
 

@@ -115,8 +115,9 @@ def run_one(args: argparse.Namespace) -> dict:
     return out
 
 
-def compare_stacked(args: argparse.Namespace) -> dict:
-    """Seconds a step of one forward per micro-batch against the stacked step, alternating."""
+def model_and_examples(config: str, limit: int, extra: tuple[str, ...] = ()) -> tuple:
+    """(config, backbone with a fresh LoRA, ``limit`` training examples, precision name) as the
+    trainer builds them, seeded: what the step benches time."""
     import torch
 
     from lmm_apa.models.precision import resolve_precision
@@ -124,18 +125,28 @@ def compare_stacked(args: argparse.Namespace) -> dict:
     from lmm_apa.train.data import build_datasets
     from lmm_apa.train.loop import build_model, frozen_to_bf16
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    base = load_config(args.config)
-    n_steps = args.warmup + args.steps
-    limit = base.train.batch_size * base.train.grad_accum * n_steps
-    cfg = load_config(args.config, [f"data.limit={limit}", "data.dev_fraction=0.1", "data.dev_limit=1"])
+    cfg = load_config(config, [f"data.limit={limit}", "data.dev_fraction=0.1", "data.dev_limit=1", *extra])
     precision = resolve_precision(cfg.train.precision, torch.device("cpu")).name
     torch.manual_seed(0)
     lmm = build_model(cfg)
     if precision == "bf16":
         frozen_to_bf16(lmm)
     train_set, _, _ = build_datasets(cfg, lmm)
+    return cfg, lmm, train_set, precision
+
+
+def compare_stacked(args: argparse.Namespace) -> dict:
+    """Seconds a step of one forward per micro-batch against the stacked step, alternating."""
+    import torch
+
+    from lmm_apa.train.config import load_config
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    base = load_config(args.config)
+    n_steps = args.warmup + args.steps
+    limit = base.train.batch_size * base.train.grad_accum * n_steps
+    cfg, lmm, train_set, precision = model_and_examples(args.config, limit)
     params = lmm.trainable_parameters()
     optimizer = torch.optim.AdamW(params, lr=cfg.train.lr)
     lmm.model.train()
