@@ -57,25 +57,40 @@ def test_default_model_ranks_dev_speakers_at_every_level(default_scorer, corpus_
     assert pearsonr(gold_phones, phones).statistic > 0.5
 
 
-def test_the_shipped_lmm_itself_hears_what_was_said(bear):
+def test_the_shipped_lmm_itself_hears_what_was_said(bear, corpus_dir):
     # The LMM alone (its own one-pass scores, no blend with the evidence readout): trained on copies
     # whose text was not said, reading the aligner's evidence at every slot. Against another
-    # sentence's text its sentence accuracy and word accuracies fall to ~1 (the LMM before it kept
-    # 8.1 and 9.7); its own text keeps them high.
+    # sentence's text its sentence and word accuracies fall to ~1 (the LMM before it kept 8.1 and
+    # 9.7); its own text keeps them high. Averaged over recordings: one recording's sentence
+    # accuracy swings by 1-3 points between checkpoints that listen equally well on the rest (on 16
+    # dev25 recordings both the previous and the shipped LMM exceed 3 on two; docs/listening.md).
+    import numpy as np
+
     from lmm_apa.data.audio import load_audio
+    from lmm_apa.data.splits import load_split
+    from lmm_apa.eval.report import spread_sample
     from lmm_apa.infer.reference import reference_utterance
 
     lmm_alone = load_scorer(DEFAULT_ADAPTER, lmm_share=1)  # its own scores, no blend
     assert lmm_alone.lmm.evidence_kind == "gop" and lmm_alone.lmm_share is None
+
+    def scores(wave, text):
+        ref = reference_utterance(text)
+        return lmm_alone.lmm_scores(ref, wave, lmm_alone.listener.hear(wave, ref)).utterance
+
     audio, text = bear
-    wave = load_audio(audio)
-    own = lmm_alone.lmm_scores(
-        reference_utterance(text), wave, lmm_alone.listener.hear(wave, reference_utterance(text))
-    )
-    other_ref = reference_utterance("The quick brown fox jumps over the lazy dog")
-    other = lmm_alone.lmm_scores(other_ref, wave, lmm_alone.listener.hear(wave, other_ref)).utterance
-    assert own.utterance.accuracy > 6 and other.accuracy < 3
-    assert sum(w.accuracy for w in other.words) / len(other.words) < 3
+    items = [(load_audio(audio), text)]
+    items += [(load_audio(u.audio_path), u.text) for u in spread_sample(load_split(corpus_dir, "dev"), 7)]
+    own, other, other_words = [], [], []
+    for i, (wave, text) in enumerate(items):
+        another = next(t for _, t in items[i + 1 :] + items[:i] if t.upper() != text.upper())
+        own.append(scores(wave, text).accuracy)
+        wrong = scores(wave, another)
+        other.append(wrong.accuracy)
+        other_words.append(np.mean([w.accuracy for w in wrong.words]))
+    assert own[0] > 6 and np.mean(own) > 6, own
+    assert np.mean(other) < 3 and np.mean(other_words) < 3, (other, other_words)
+    assert np.mean(own) - np.mean(other) > 4
 
 
 def test_default_model_hears_a_different_sentence(default_scorer, bear):

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -17,12 +18,16 @@ from lmm_apa.infer.policy import (
 )
 from lmm_apa.infer.scorer import DEFAULT_ADAPTER
 
+# the report of the choice that wrote the shipped scoring_policy.json
+SHARE_REPORT = Path(__file__).resolve().parents[2] / "bench" / "results" / "lmm_share_room2_dev25.json"
 
-def test_the_shipped_default_carries_todays_values():
-    """The shipped file holds what the constants held before the policy existed: a quarter of the
-    LMM at every level and the aligner's shipped thresholds, so scores are unchanged."""
+
+def test_the_shipped_default_carries_its_chosen_shares_and_the_shipped_thresholds():
+    """The shipped file holds the shares its committed choice chose on held-out speakers
+    (scripts/choose_lmm_share.py --report) and the aligner's shipped thresholds."""
     shipped = load_policy(DEFAULT_ADAPTER)
-    assert shipped.lmm_share == {"sentence": 0.25, "word": 0.25, "phone": 0.25}
+    report = json.loads(SHARE_REPORT.read_text())
+    assert shipped.lmm_share == {g: report["levels"][g]["share"] for g in ("sentence", "word", "phone")}
     assert shipped.completeness_cap is True
     assert (shipped.omission_skip_base, shipped.omission_skip_per_phone) == (6.0, 3.0)
     assert (shipped.mispronunciation_below, shipped.heard_below) == (6.0, 1.0)
@@ -112,7 +117,7 @@ def test_shares_parse_from_one_number_or_per_level():
 def test_an_override_replaces_the_levels_it_names_and_keeps_the_rest():
     shipped = load_policy(DEFAULT_ADAPTER)
     over = shipped.with_share("word=0,phone=1")
-    assert over.lmm_share == {"sentence": 0.25, "word": 0.0, "phone": 1.0}
+    assert over.lmm_share == {"sentence": shipped.lmm_share["sentence"], "word": 0.0, "phone": 1.0}
     assert over.source.endswith("+ --lmm-share") and over.heard_below == shipped.heard_below
-    assert shipped.lmm_share["word"] == 0.25  # the loaded policy is not changed
+    assert shipped == load_policy(DEFAULT_ADAPTER)  # the loaded policy is not changed
     assert shipped.with_share(1).lmm_share == DEFAULT_POLICY.lmm_share and not shipped.with_share(1).blends

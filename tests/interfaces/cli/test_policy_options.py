@@ -6,7 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 import lmm_apa.infer.scorer as scorer_module
-from lmm_apa.infer.policy import DEFAULT_POLICY, ScoringPolicy
+from lmm_apa.infer.policy import DEFAULT_POLICY, ScoringPolicy, load_policy
+from lmm_apa.infer.scorer import DEFAULT_ADAPTER
 from lmm_apa.interfaces.cli.app import app
 from tests.interfaces.cli.helpers import BEAR_TEXT, StandInScorer, json_lines
 
@@ -49,7 +50,8 @@ def test_model_info_shows_the_policy_and_says_when_it_is_the_built_in_one(tmp_pa
     shipped = CliRunner().invoke(app, ["model", "info", str(tmp_path / "no-backbone")])
     out = " ".join(shipped.output.split())
     assert "scoring policy of --model default" in out
-    assert "sentence 0.25, word 0.25, phone 0.25" in out and "6 + 3 a phone" in out
+    shares = load_policy(DEFAULT_ADAPTER).lmm_share
+    assert ", ".join(f"{g} {v:g}" for g, v in shares.items()) in out and "6 + 3 a phone" in out
     assert "weights/default/scoring_policy.json" in out.replace(" ", "")
     adapter = tmp_path / "adapter"
     adapter.mkdir()
