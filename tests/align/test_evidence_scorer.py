@@ -104,3 +104,25 @@ def test_save_and_load_give_the_same_scores(fitted, tmp_path):
     a, b = scorer.predict(utt, al), loaded.predict(utt, al)
     assert [p.accuracy for p in a.phones] == pytest.approx([p.accuracy for p in b.phones], abs=1e-5)
     assert a.total == pytest.approx(b.total, abs=1e-4)
+
+
+def test_extra_features_hook_widens_each_levels_rows_and_is_needed_to_predict():
+    rng = np.random.default_rng(1)
+    data = [_example(rng, [bool(a), bool(b)]) for a, b in rng.integers(0, 2, size=(30, 2))]
+    utts, alignments = (list(x) for x in zip(*data, strict=True))
+    seen = []
+
+    def hook(al, utt):
+        seen.append(utt.utt_id)
+        n_phones = sum(len(w.phones) for w in al.words)
+        return np.ones((n_phones, 2)), np.ones((len(al.words), 3)), np.ones(4)
+
+    plain = EvidenceScorer().fit(utts, alignments)
+    extra = EvidenceScorer(extra_features=hook).fit(utts, alignments)
+    for level, width in (("phone", 2), ("word", 3), ("sentence", 4)):
+        assert len(extra.scalers[level].mean) == len(plain.scalers[level].mean) + width
+    assert len(seen) == len(utts)  # once per training utterance, reused by all three levels
+    pred = extra.predict(utts[0].unlabelled(), alignments[0])
+    assert [w.text for w in pred.words] == ["SEE", "YOU"] and 0 <= pred.total <= 10
+    with pytest.raises(ValueError, match="extra"):
+        extra.predict_phones(alignments[0])

@@ -194,18 +194,20 @@ def test_a_passage_scores_its_sentences_as_they_score_alone(thirty_seconds):
 
 def test_sliced_frames_place_the_words_as_the_pieces_encoded_alone_and_score_close(thirty_seconds):
     """Frames sliced out of the whole recording's (``reencode_pieces=False``): the same words said,
-    in order, within 50 ms of the re-encoded path's times (measured 15 ms at most); word accuracy
-    0.20 mean abs difference, total 7.71 against 7.78 on this passage (docs/passages.md: 0.17-0.82
-    on the bench's, 0.17-0.22 for a 0.1 s change of the trim's margin)."""
+    in order, within 0.1 s (5 frames) of the re-encoded path's times (measured 15 ms at most with
+    the aligner trained on clean recordings, 75 ms with the room-trained one: its head reads more
+    context, which slicing changes); word accuracy 0.20 mean abs difference (0.33 with the
+    room-trained aligner), total 7.71 against 7.78 on this passage (7.65 / 7.77 now;
+    docs/passages.md: 0.17-0.82 on the bench's, 0.17-0.22 for a 0.1 s change of the trim's margin)."""
     out, _ = thirty_seconds
     sliced, alone = out[False].words, out[True].words
     assert [w.start is None for w in sliced] == [w.start is None for w in alone]
     starts = [w.start for w in sliced if w.start is not None]
     assert starts == sorted(starts)
     assert all(
-        abs(a.start - b.start) < 0.05 for a, b in zip(sliced, alone, strict=True) if a.start is not None
+        abs(a.start - b.start) < 0.1 for a, b in zip(sliced, alone, strict=True) if a.start is not None
     )
-    assert np.abs(_accuracy(sliced) - _accuracy(alone)).mean() < 0.35
+    assert np.abs(_accuracy(sliced) - _accuracy(alone)).mean() < 0.45
     assert out[False].total == pytest.approx(out[True].total, abs=0.3)
 
 

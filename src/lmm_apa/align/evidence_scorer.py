@@ -13,11 +13,18 @@ rater gives a word that was not read.
 
 The features are standardised with the training split's statistics; weights and statistics are
 saved together (`save` / `load`) so the scorer can flag mispronounced words with the same models.
+
+An optional feature hook appends columns to each level's rows, as `HierScorer`'s does:
+``extra_features(al, utt) -> (phone_x (n_phones, a), word_x (n_words, b), utt_x (c,))`` with ``utt``
+the reference (its ``audio_path`` gives the recording; `lmm_apa.align.prosody.prosody_features`).
+It is for experiments on the folds (`eval.crossval`, scorer ``evidence+prosody``); the shipped
+readout has none.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +44,9 @@ SCORER_JSON = "readout.json"
 OMITTED_STRESS = 5.0
 _GAP = ("gop", "log_share", "lp_path")  # neighbour statistics a phone sees
 _SENTENCE = ("accuracy", "fluency", "prosodic", "total")
+
+Extra = tuple[np.ndarray, np.ndarray, np.ndarray]  # (phone_x, word_x, utt_x)
+ExtraFeatures = Callable[[Alignment, Utterance], Extra]
 
 
 def phone_rows(al: Alignment) -> np.ndarray:
@@ -58,6 +68,13 @@ def phone_rows(al: Alignment) -> np.ndarray:
                 ctx.append(np.zeros(len(idx)))
         rows.append(np.concatenate([p.scalars(), p.share, p.state, ident, pos, *ctx, w.scalars()]))
     return np.asarray(rows, dtype=np.float32)
+
+
+def _with(rows: np.ndarray, extra: Extra | None, level: int) -> np.ndarray:
+    """``rows`` with the hook's columns of ``level`` (0 phone, 1 word, 2 utterance) appended."""
+    if extra is None:
+        return rows
+    return np.concatenate([rows, np.asarray(extra[level], dtype=rows.dtype)], axis=-1)
 
 
 def word_rows(al: Alignment, phone_pred: np.ndarray) -> np.ndarray:
@@ -158,7 +175,8 @@ def scored_utterance(
 
 
 class EvidenceScorer:
-    def __init__(self) -> None:
+    def __init__(self, extra_features: ExtraFeatures | None = None) -> None:
+        self.extra_features = extra_features
         self.phone: _MLP | None = None
         self.word: _MLP | None = None
         self.scalers: dict[str, Scaler] = {}
@@ -169,8 +187,9 @@ class EvidenceScorer:
         """Fit on labelled utterances and their alignments (same order). Omitted words are left out of
         the phone and word fits: the corpus labels them as read, so they would teach noise."""
         xp, yp, xw, yw, xs, ys = [], [], [], [], [], []
-        for u, al in zip(utts, alignments, strict=True):
-            rows = phone_rows(al)
+        extras = [self._extra(al, u) for u, al in zip(utts, alignments, strict=True)]
+        for u, al, ex in zip(utts, alignments, extras, strict=True):
+            rows = _with(phone_rows(al), ex, 0)
             said = np.concatenate([[not w.omitted] * len(w.phones) for w in al.words])
             xp.append(rows[said])
             yp.append(np.array([p.accuracy for p in u.phones])[said])
@@ -178,17 +197,17 @@ class EvidenceScorer:
         self.phone = _fit_mlp(
             self.scalers["phone"](np.concatenate(xp)), np.concatenate(yp)[:, None], seed=seed
         )
-        for u, al in zip(utts, alignments, strict=True):
-            pp = self.predict_phones(al)
-            rows = word_rows(al, pp)
+        for u, al, ex in zip(utts, alignments, extras, strict=True):
+            pp = self.predict_phones(al, ex)
+            rows = _with(word_rows(al, pp), ex, 1)
             said = np.array([not w.omitted for w in al.words])
             xw.append(rows[said])
             yw.append(np.array([[w.accuracy, w.stress, w.total] for w in u.words])[said] / 10.0)
         self.scalers["word"] = Scaler.fit(np.concatenate(xw))
         self.word = _fit_mlp(self.scalers["word"](np.concatenate(xw)), np.concatenate(yw), seed=seed)
-        for u, al in zip(utts, alignments, strict=True):
-            pp = self.predict_phones(al)
-            xs.append(sentence_row(al, self.predict_words(al, pp), pp))
+        for u, al, ex in zip(utts, alignments, extras, strict=True):
+            pp = self.predict_phones(al, ex)
+            xs.append(_with(sentence_row(al, self.predict_words(al, pp, ex), pp), ex, 2))
             ys.append([u.score(a) for a in _SENTENCE])
         xs_arr = np.asarray(xs)
         self.scalers["sentence"] = Scaler.fit(xs_arr)
@@ -197,16 +216,25 @@ class EvidenceScorer:
         return self
 
     # ---- predict ----------------------------------------------------------------------------------
+    def _extra(self, al: Alignment, utt: Utterance) -> Extra | None:
+        return self.extra_features(al, utt) if self.extra_features is not None else None
+
+    def _check(self, extra: Extra | None) -> None:
+        if (extra is None) != (self.extra_features is None):
+            raise ValueError("a scorer with extra_features predicts with its extra columns (predict does)")
+
     @torch.no_grad()
-    def predict_phones(self, al: Alignment) -> np.ndarray:
-        x = self.scalers["phone"](phone_rows(al))
+    def predict_phones(self, al: Alignment, extra: Extra | None = None) -> np.ndarray:
+        self._check(extra)
+        x = self.scalers["phone"](_with(phone_rows(al), extra, 0))
         pred = self.phone(torch.as_tensor(x))[:, 0].numpy().clip(0.0, 2.0)
         omitted = np.concatenate([[w.omitted] * len(w.phones) for w in al.words])
         return np.where(omitted, 0.0, pred)
 
     @torch.no_grad()
-    def predict_words(self, al: Alignment, phone_pred: np.ndarray) -> np.ndarray:
-        x = self.scalers["word"](word_rows(al, phone_pred))
+    def predict_words(self, al: Alignment, phone_pred: np.ndarray, extra: Extra | None = None) -> np.ndarray:
+        self._check(extra)
+        x = self.scalers["word"](_with(word_rows(al, phone_pred), extra, 1))
         pred = (self.word(torch.as_tensor(x)).numpy() * 10.0).clip(0.0, 10.0)
         for i, w in enumerate(al.words):
             if w.omitted:
@@ -215,9 +243,10 @@ class EvidenceScorer:
 
     def predict(self, reference: Utterance, al: Alignment) -> Utterance:
         """``reference`` scored at every granularity from its alignment's evidence."""
-        pp = self.predict_phones(al)
-        wp = self.predict_words(al, pp)
-        row = self.scalers["sentence"](sentence_row(al, wp, pp)[None])
+        extra = self._extra(al, reference)
+        pp = self.predict_phones(al, extra)
+        wp = self.predict_words(al, pp, extra)
+        row = self.scalers["sentence"](_with(sentence_row(al, wp, pp), extra, 2)[None])
         sent = (np.hstack([row, [[1.0]]]) @ self.sentence_w)[0].clip(0.0, 10.0)
         return scored_utterance(reference, al, pp, wp, sent)
 

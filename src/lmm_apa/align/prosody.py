@@ -23,11 +23,13 @@ which covers children's and adults' voices (the corpus has both). Findings: docs
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from lmm_apa.align.aligner import Alignment
+from lmm_apa.data.records import Utterance
 
 STEP = 0.01  # seconds between track frames: Praat's usual pitch step
 PITCH_FLOOR = 75.0  # Hz; also sets Praat's intensity window (6.4 / floor = 85 ms)
@@ -355,3 +357,20 @@ def utterance_features(track: ProsodyTrack, al: Alignment) -> np.ndarray:
         max(al.duration - end, 0.0),
     ]
     return np.nan_to_num(np.asarray(row, dtype=np.float32))
+
+
+@functools.lru_cache(maxsize=4096)
+def _track_of(audio_path: str) -> ProsodyTrack:
+    # the track depends on the recording only: computed once per recording for all five folds
+    from lmm_apa.data.audio import load_audio
+
+    return prosody_track(load_audio(audio_path))
+
+
+def prosody_features(al: Alignment, utt: Utterance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The `EvidenceScorer` / `HierScorer` ``extra_features`` hook: (phone, word, utterance)
+    features of ``utt``'s recording (its ``audio_path``, the whole file the alignment was made on)."""
+    if utt.audio_path is None:
+        raise ValueError(f"{utt.utt_id}: prosody features need the recording (audio_path)")
+    track = _track_of(str(utt.audio_path))
+    return phone_features(track, al), word_features(track, al), utterance_features(track, al)

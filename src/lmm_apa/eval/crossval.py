@@ -46,6 +46,7 @@ import numpy as np
 from lmm_apa.align.aligner import SKIP_BASE, SKIP_PER_PHONE, Alignment, align_posteriors
 from lmm_apa.align.evidence_scorer import EvidenceScorer
 from lmm_apa.align.head import HeadConfig, PhoneHead
+from lmm_apa.align.prosody import prosody_features
 from lmm_apa.data.records import Utterance
 from lmm_apa.data.splits import speaker_folds
 from lmm_apa.errors import DataError
@@ -62,7 +63,11 @@ class Scorer(Protocol):
 
 # name -> a function of no arguments that returns an unfitted scorer. A new scorer is one entry here
 # (or `register_scorer` from outside, or "package.module:Class" on the command line).
-SCORERS: dict[str, Callable[[], Scorer]] = {"evidence": EvidenceScorer}
+SCORERS: dict[str, Callable[[], Scorer]] = {
+    "evidence": EvidenceScorer,
+    # the same scorer reading Praat pitch, loudness and timing too (align/prosody.py; docs/prosody.md)
+    "evidence+prosody": lambda: EvidenceScorer(extra_features=prosody_features),
+}
 
 
 def register_scorer(name: str, factory: Callable[[], Scorer]) -> None:
