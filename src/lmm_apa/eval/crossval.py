@@ -46,6 +46,7 @@ import numpy as np
 from lmm_apa.align.aligner import SKIP_BASE, SKIP_PER_PHONE, Alignment, align_posteriors
 from lmm_apa.align.evidence_scorer import EvidenceScorer
 from lmm_apa.align.head import HeadConfig, PhoneHead
+from lmm_apa.align.hier_scorer import HierScorer
 from lmm_apa.align.prosody import prosody_features
 from lmm_apa.data.records import Utterance
 from lmm_apa.data.splits import speaker_folds
@@ -67,6 +68,7 @@ SCORERS: dict[str, Callable[[], Scorer]] = {
     "evidence": EvidenceScorer,
     # the same scorer reading Praat pitch, loudness and timing too (align/prosody.py; docs/prosody.md)
     "evidence+prosody": lambda: EvidenceScorer(extra_features=prosody_features),
+    "hier+prosody": lambda: HierScorer(extra_features=prosody_features),
 }
 
 
