@@ -23,25 +23,14 @@ import numpy as np
 
 from lmm_apa.data.audio import load_audio
 from lmm_apa.data.splits import load_split
+from lmm_apa.eval.listening import against_other_text
 from lmm_apa.eval.report import spread_sample
-from lmm_apa.infer.reference import reference_utterance
 from lmm_apa.infer.scorer import load_scorer
 
 
 def measure(model: str, items: list[tuple[np.ndarray, str]]) -> dict:
-    scorer = load_scorer(model, lmm_share=1)
-
-    def scores(wave, text):
-        ref = reference_utterance(text)
-        return scorer.lmm_scores(ref, wave, scorer.listener.hear(wave, ref)).utterance
-
-    own, other, words = [], [], []
-    for i, (wave, text) in enumerate(items):
-        another = next(t for _, t in items[i + 1 :] + items[:i] if t != text)
-        own.append(scores(wave, text).accuracy)
-        wrong = scores(wave, another)
-        other.append(wrong.accuracy)
-        words.append(float(np.mean([w.accuracy for w in wrong.words])))
+    got = against_other_text(load_scorer(model, lmm_share=1), items)
+    own, other, words = got["own"], got["other"], got["other_words"]
     return {
         "model": model,
         "n": len(items),

@@ -68,26 +68,16 @@ def test_the_shipped_lmm_itself_hears_what_was_said(bear, corpus_dir):
 
     from lmm_apa.data.audio import load_audio
     from lmm_apa.data.splits import load_split
+    from lmm_apa.eval.listening import against_other_text
     from lmm_apa.eval.report import spread_sample
-    from lmm_apa.infer.reference import reference_utterance
 
     lmm_alone = load_scorer(DEFAULT_ADAPTER, lmm_share=1)  # its own scores, no blend
     assert lmm_alone.lmm.evidence_kind == "gop" and lmm_alone.lmm_share is None
-
-    def scores(wave, text):
-        ref = reference_utterance(text)
-        return lmm_alone.lmm_scores(ref, wave, lmm_alone.listener.hear(wave, ref)).utterance
-
     audio, text = bear
     items = [(load_audio(audio), text)]
     items += [(load_audio(u.audio_path), u.text) for u in spread_sample(load_split(corpus_dir, "dev"), 7)]
-    own, other, other_words = [], [], []
-    for i, (wave, text) in enumerate(items):
-        another = next(t for _, t in items[i + 1 :] + items[:i] if t.upper() != text.upper())
-        own.append(scores(wave, text).accuracy)
-        wrong = scores(wave, another)
-        other.append(wrong.accuracy)
-        other_words.append(np.mean([w.accuracy for w in wrong.words]))
+    got = against_other_text(lmm_alone, items)
+    own, other, other_words = got["own"], got["other"], got["other_words"]
     assert own[0] > 6 and np.mean(own) > 6, own
     assert np.mean(other) < 3 and np.mean(other_words) < 3, (other, other_words)
     assert np.mean(own) - np.mean(other) > 4

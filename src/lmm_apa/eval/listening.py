@@ -10,6 +10,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
 from lmm_apa.align.aligner import Alignment
 from lmm_apa.data.records import Utterance
 
@@ -37,3 +42,24 @@ def cut_word_scores(pred: Utterance, full: Alignment, cut_s: float) -> dict[str,
 def other_text_scores(pred: Utterance) -> dict[str, list[float | None]]:
     """A recording scored against another text: its sentence accuracy and word accuracies."""
     return {OTHER_SENTENCE: [pred.accuracy], OTHER_WORDS: [w.accuracy for w in pred.words]}
+
+
+def against_other_text(scorer: Any, items: Sequence[tuple[np.ndarray, str]]) -> dict[str, list[float]]:
+    """The LMM alone (`Scorer.lmm_scores`, no blend) on each item (wave, its text), against its text
+    and against the next item's different text: ``own`` and ``other`` sentence accuracy, and
+    ``other_words``, the mean word accuracy against the other text (`other_text_scores`)."""
+    from lmm_apa.infer.reference import reference_utterance
+
+    def scores(wave: np.ndarray, text: str) -> Utterance:
+        ref = reference_utterance(text)
+        return scorer.lmm_scores(ref, wave, scorer.listener.hear(wave, ref)).utterance
+
+    out: dict[str, list[float]] = {"own": [], "other": [], "other_words": []}
+    items = list(items)
+    for i, (wave, text) in enumerate(items):
+        another = next(t for _, t in items[i + 1 :] + items[:i] if t.upper() != text.upper())
+        out["own"].append(scores(wave, text).accuracy)
+        wrong = other_text_scores(scores(wave, another))
+        out["other"].append(wrong[OTHER_SENTENCE][0])
+        out["other_words"].append(float(np.mean(wrong[OTHER_WORDS])))
+    return out
