@@ -1,14 +1,17 @@
 """`Listener`: the aligner's front end as the scorer uses it: audio -> frames -> alignment -> evidence scores.
 
-It owns a Whisper-base encoder (CTranslate2) because the phone recogniser was trained on its frames;
-the default backbone encodes with the same model, so the scorer passes the frames on to it instead of
-encoding twice (`AudioLMM.encode_audio(wave, frames=...)`).
+It owns a Whisper-base encoder because the phone recogniser was trained on its frames; the default
+backbone encodes with the same model, so the scorer passes the frames on to it instead of encoding
+twice (`AudioLMM.encode_audio(wave, frames=...)`). When the aligner's folder holds an encoder
+adapter (`models.whisper_torch.ENCODER_ADAPTER`, trained by `align.robust_encoder` to give a noisy
+recording its clean frames), the encoder is the torch one with it merged; otherwise CTranslate2's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,10 +45,7 @@ class Listener:
         self.aligner = Aligner(head_dir=folder, skip_base=skip_base, skip_per_phone=skip_per_phone)
         self.evidence_scorer = EvidenceScorer.load(folder)
         if encoder is None:
-            from lmm_apa.models.parts import whisper_ct2_dir
-            from lmm_apa.models.whisper_ct2 import CT2WhisperEncoder
-
-            encoder = CT2WhisperEncoder(whisper_ct2_dir())
+            encoder = load_encoder(folder)
         self.encoder = encoder
 
     def hear(self, wave: np.ndarray, reference: Utterance) -> Heard:
@@ -67,3 +67,16 @@ class Listener:
         for f in sorted(self.folder.glob("*.safetensors")):
             h.update(f.read_bytes())
         return h.hexdigest()[:10]
+
+
+def load_encoder(folder: str | Path = DEFAULT_HEAD) -> Any:
+    """The Whisper-base encoder the aligner in ``folder`` reads: the torch one with the folder's
+    encoder adapter merged when it has one, else CTranslate2's frozen one."""
+    from lmm_apa.models.parts import whisper_ct2_dir
+    from lmm_apa.models.whisper_torch import TorchWhisperEncoder, has_adapter
+
+    if has_adapter(folder):
+        return TorchWhisperEncoder(adapter=folder)
+    from lmm_apa.models.whisper_ct2 import CT2WhisperEncoder
+
+    return CT2WhisperEncoder(whisper_ct2_dir())

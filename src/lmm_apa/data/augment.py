@@ -114,8 +114,11 @@ class RoomAugmenter:
     docstring lists what and how often). Deterministic per (``seed``, key): the same training
     recording gets the same room every time its frames are rebuilt."""
 
-    def __init__(self, babble_dir: str | Path | None = None, seed: int = 0) -> None:
+    def __init__(self, babble_dir: str | Path | None = None, seed: int = 0, pad_seconds: float = 1.5) -> None:
+        """``pad_seconds``: the most silence added at each end; 0 keeps the recording's length and
+        timing (the robust encoder's training pairs each frame with the clean recording's)."""
         A = _audiomentations()
+        self.pad_seconds = pad_seconds
         lo, hi = NOISE_SNR_DB
         noises = [
             A.AddGaussianSNR(lo, hi, p=1.0),
@@ -141,7 +144,7 @@ class RoomAugmenter:
         np.random.seed(s)
         random.seed(s)
         rng = np.random.default_rng(s)
-        pads = [np.zeros(int(rng.uniform(0, 1.5) * SR), np.float32) for _ in range(2)]
+        pads = [np.zeros(int(rng.uniform(0, self.pad_seconds) * SR), np.float32) for _ in range(2)]
         x = np.concatenate([pads[0], wave.astype(np.float32), pads[1]])
         x = self.reverb(x, sample_rate=SR)
         x = self.noise(x, sample_rate=SR)

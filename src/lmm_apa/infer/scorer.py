@@ -499,6 +499,8 @@ def load_scorer(
     policy = applied_policy(load_policy(adapter), lmm_share, listen=listen, lmm=True)
     lmm = load_backbone(base, adapter=adapter, precision=precision, merge=merge)
     listener = _listener(Listener, policy) if listen else None
+    if listener is not None and lmm.shares_whisper_base:
+        lmm.use_whisper_encoder(listener.encoder)  # one encoder in memory, one set of frames
     scorer = Scorer(lmm, task=task, mode=mode, name=spec, listener=listener, policy=policy)
     scorer.batch_size = batch_size or DEFAULT_BATCH_SIZE
     return scorer

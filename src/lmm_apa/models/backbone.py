@@ -16,6 +16,7 @@ Typical use (the trainer):
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -112,10 +113,19 @@ class AudioLMM:
     # ---- audio ------------------------------------------------------------------------------------
     @property
     def shares_whisper_base(self) -> bool:
-        """True when the audio encoder is the CTranslate2 Whisper-base the phone aligner reads too."""
+        """True when the audio encoder is the Whisper-base the phone aligner reads too (CTranslate2's,
+        or the torch one with the aligner's room adapter: `use_whisper_encoder`)."""
         from lmm_apa.models.whisper_ct2 import CT2WhisperEncoder
+        from lmm_apa.models.whisper_torch import TorchWhisperEncoder
 
-        return isinstance(self._encoder, CT2WhisperEncoder)
+        return isinstance(self._encoder, CT2WhisperEncoder | TorchWhisperEncoder)
+
+    def use_whisper_encoder(self, encoder: Any) -> None:
+        """Encode with ``encoder``, the aligner's Whisper-base, so that the LMM hears what the aligner
+        hears also where no frames are passed (training features, scoring without listening)."""
+        if not self.shares_whisper_base:
+            raise ModelError("this backbone's audio tower is not Whisper-base: it keeps its own encoder")
+        self._encoder = encoder
 
     def encode_audio(self, wave: np.ndarray, frames: np.ndarray | None = None):
         """Frozen encoder features (T_audio, d_audio) of 16 kHz mono audio, float32 on CPU, no grad.

@@ -280,6 +280,11 @@ def build_examples(
         from lmm_apa.align.frontend import Listener
 
         listener = Listener()
+        if getattr(listener.encoder, "adapter", None) is not None and lmm.shares_whisper_base:
+            # the aligner hears through its room adapter: the LMM is trained on the frames it will
+            # be given at scoring time, cached apart from the frozen encoder's
+            lmm.use_whisper_encoder(listener.encoder)
+            folder = folder.with_name(f"{folder.name}-enc-{listener.tag}")
     if progress:
         from rich.progress import track
 

@@ -1,0 +1,215 @@
+"""Teach the Whisper-base encoder to hear through rooms: LoRA trained so that a noisy recording's
+frames are its clean recording's (issue "Scores that hold on real recordings").
+
+Everything above the encoder (the phone head, the evidence readout, the LMM's audio features) was
+trained on the frozen encoder's frames of clean corpus recordings. Retraining those parts on noisy
+copies (the room-trained default) taught them to expect worse evidence, not to recover it: white
+noise at 20 dB still moved the scores as much as before. Here the encoder itself learns, by
+distillation from its frozen self:
+
+- input: a training recording through `RoomAugmenter` with no silence added (so that every frame
+  keeps its time: noise 5-30 dB white / coloured / babble, reverberation, telephone band, MP3 or
+  Opus, gain), or, for ``clean_share`` of the examples, the clean recording;
+- target: the frozen encoder's frames of the clean recording (the cached `train_head.frame_cache`);
+- loss: per-dimension standardised MSE between the two, plus ``kl_weight`` x the KL divergence of
+  the shipped phone head's posteriors on them (what the aligner reads).
+
+The clean examples keep the adapter from moving what clean audio gives, so the head, the readout
+and the LMM read its frames unchanged: no part above it has to be retrained. The LoRA (rank 16 on
+every linear layer of the six blocks, ~0.6M parameters, 2.4 MB) is merged into the encoder at
+load (`models.whisper_torch.TorchWhisperEncoder`), so scoring costs what it cost.
+
+    lmm-apa align tune-encoder --data ../shared/speechocean762 --cache /work/cache/frames \\
+        --out runs/align/encoder_room
+
+Resumable: the adapter and the optimiser are saved every ``save_every`` steps in ``out/ckpt``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+DEFAULT_HEAD_FOR_KL = None  # None: the shipped aligner's head (`align.head.DEFAULT_HEAD`)
+
+
+def _losses(
+    tower: torch.nn.Module,
+    head: Any,
+    mel: np.ndarray,
+    target: np.ndarray,
+    scale: torch.Tensor,
+    kl_weight: float,
+) -> tuple[torch.Tensor, float, float]:
+    from lmm_apa.models.whisper_torch import encoder_frames
+
+    s = encoder_frames(tower, torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32))[None])[0]
+    t = torch.as_tensor(np.asarray(target, dtype=np.float32))
+    n = min(len(s), len(t))
+    s, t = s[:n], t[:n]
+    mse = (((s - t) * scale) ** 2).mean()
+    logp_s, _ = head(s[None])
+    with torch.no_grad():
+        logp_t, _ = head(t[None])
+    kl = (logp_t.exp() * (logp_t - logp_s)).sum(-1).mean()
+    return mse + kl_weight * kl, mse.item(), kl.item()
+
+
+def _room_or_clean(augment: Any, wave: np.ndarray, key: str, clean_share: float, rng: random.Random):
+    if rng.random() < clean_share:
+        return wave, False
+    x = augment(wave, key)
+    if len(x) != len(wave):  # no silence was added, so only a codec's rounding can change the length
+        x = np.pad(x, (0, max(0, len(wave) - len(x))))[: len(wave)]
+    return x, True
+
+
+@torch.no_grad()
+def dev_losses(
+    tower: torch.nn.Module,
+    head: Any,
+    encoder: Any,
+    waves: dict[str, np.ndarray],
+    targets: dict[str, np.ndarray],
+    augment: Any,
+    scale: torch.Tensor,
+    kl_weight: float,
+) -> dict[str, float]:
+    """Mean MSE and KL on held-out recordings, clean and in a room fixed per recording."""
+    out: dict[str, list[float]] = {"clean_mse": [], "clean_kl": [], "room_mse": [], "room_kl": []}
+    tower.eval()
+    for uid, wave in waves.items():
+        room, _ = _room_or_clean(augment, wave, f"{uid}#dev", 0.0, random.Random())
+        for kind, x in (("clean", wave), ("room", room)):
+            _, mse, kl = _losses(tower, head, encoder.mel(x), targets[uid], scale, kl_weight)
+            out[f"{kind}_mse"].append(mse)
+            out[f"{kind}_kl"].append(kl)
+    return {k: round(float(np.mean(v)), 5) for k, v in out.items()}
+
+
+def train_robust_encoder(
+    data: str | Path,
+    out: str | Path,
+    cache: str | Path,
+    split: str = "train-minus-dev25",
+    dev_split: str = "dev25",
+    epochs: int = 2,
+    lr: float = 1e-3,
+    rank: int = 16,
+    accumulate: int = 8,
+    clean_share: float = 0.25,
+    kl_weight: float = 1.0,
+    dev_n: int = 100,
+    seed: int = 0,
+    limit: int | None = None,
+    save_every: int = 50,
+    head_dir: str | Path | None = DEFAULT_HEAD_FOR_KL,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train the encoder's LoRA (module docstring) on ``split``, watching ``dev_n`` recordings of
+    ``dev_split``; the last epoch's adapter is written to ``out`` (each epoch's to ``out/epoch<k>``),
+    -> its json (the recipe and the dev losses per epoch)."""
+    from lmm_apa.align.fit import _splits
+    from lmm_apa.align.head import DEFAULT_HEAD, PhoneHead
+    from lmm_apa.align.train_head import frame_cache
+    from lmm_apa.data.audio import load_audio
+    from lmm_apa.data.augment import RoomAugmenter, make_babble
+    from lmm_apa.models.whisper_torch import TorchWhisperEncoder, add_lora, load_adapter, save_adapter
+
+    torch.manual_seed(seed)
+    out = Path(out)
+    ckpt = out / "ckpt"
+    train_utts, dev_utts = _splits(data, split, dev_split, limit)
+    dev_utts = dev_utts[:: max(1, len(dev_utts) // dev_n)][:dev_n]
+    frames = frame_cache(train_utts + dev_utts, cache)
+    head = PhoneHead.load(head_dir or DEFAULT_HEAD).eval()
+    for p in head.parameters():
+        p.requires_grad = False
+    encoder = TorchWhisperEncoder()  # its mel; its tower is the frozen reference
+    tower = load_adapter(encoder.tower, ckpt, merge=False) if (ckpt / "state.json").is_file() else None
+    if tower is None:
+        tower = add_lora(encoder.tower, rank=rank, alpha=2 * rank)
+    for name, p in tower.named_parameters():
+        p.requires_grad = "lora_" in name
+    params = [p for p in tower.parameters() if p.requires_grad]
+    # standardise each frame dimension by its spread over clean training frames, so that the MSE
+    # weighs all 512 alike (a few dimensions carry most of the raw variance)
+    sample = np.concatenate([np.load(frames[u.utt_id]) for u in train_utts[:200]]).astype(np.float32)
+    scale = torch.as_tensor(1.0 / (sample.std(axis=0) + 1e-3))
+
+    talkers = [load_audio(u.audio_path) for u in train_utts[:: max(1, len(train_utts) // 200)]]
+    babble = make_babble(talkers, Path(cache) / f"babble-s{seed}", seed=seed)
+    augment = RoomAugmenter(babble, seed, pad_seconds=0.0)
+    waves = {u.utt_id: load_audio(u.audio_path) for u in train_utts}
+    dev_waves = {u.utt_id: load_audio(u.audio_path) for u in dev_utts}
+    targets = {u.utt_id: np.load(frames[u.utt_id]) for u in train_utts + dev_utts}
+
+    steps_per_epoch = math.ceil(len(train_utts) / accumulate)
+    total = epochs * steps_per_epoch
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    warmup = min(50, total // 10 + 1)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
+    )
+    state = {"step": 0, "history": []}
+    if (ckpt / "state.json").is_file():
+        state = json.loads((ckpt / "state.json").read_text())
+        opt.load_state_dict(torch.load(ckpt / "optimizer.pt"))
+        sched.load_state_dict(torch.load(ckpt / "scheduler.pt"))
+        log(json.dumps({"resumed_at_step": state["step"]}))
+    recipe = dict(
+        rank=rank, alpha=2 * rank, lr=lr, epochs=epochs, accumulate=accumulate, clean_share=clean_share,
+        kl_weight=kl_weight, seed=seed, split=split, dev_split=dev_split, dev_n=len(dev_utts),
+        train_recordings=len(train_utts), head=str(head_dir or DEFAULT_HEAD),
+        augment="RoomAugmenter(pad_seconds=0)",
+    )  # fmt: skip
+    if state["step"] == 0:
+        base = dev_losses(tower, head, encoder, dev_waves, targets, augment, scale, kl_weight)
+        state["history"].append({"epoch": 0, **base})
+        log(json.dumps({"epoch": 0, **base}))
+    t0, recent = time.time(), []
+    while state["step"] < total:
+        epoch, within = divmod(state["step"], steps_per_epoch)
+        order = list(train_utts)
+        random.Random(seed * 1000 + epoch).shuffle(order)
+        tower.train()
+        for i in range(within, steps_per_epoch):
+            batch = order[i * accumulate : (i + 1) * accumulate]
+            rng = random.Random(seed * 1_000_003 + state["step"])
+            opt.zero_grad()
+            for u in batch:
+                x, _ = _room_or_clean(augment, waves[u.utt_id], f"{u.utt_id}#{epoch}", clean_share, rng)
+                loss, mse, kl = _losses(tower, head, encoder.mel(x), targets[u.utt_id], scale, kl_weight)
+                (loss / len(batch)).backward()
+                recent.append((mse, kl))
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            state["step"] += 1
+            if state["step"] % save_every == 0 or state["step"] == total:
+                m = np.mean(recent, axis=0)
+                line = {"step": state["step"], "mse": round(float(m[0]), 5), "kl": round(float(m[1]), 5)}
+                line |= {"lr": round(sched.get_last_lr()[0], 6), "seconds": round(time.time() - t0, 1)}
+                log(json.dumps(line))
+                recent = []
+                save_adapter(tower, ckpt, **recipe)
+                torch.save(opt.state_dict(), ckpt / "optimizer.pt")
+                torch.save(sched.state_dict(), ckpt / "scheduler.pt")
+                (ckpt / "state.json").write_text(json.dumps(state))
+        dev = dev_losses(tower, head, encoder, dev_waves, targets, augment, scale, kl_weight)
+        state["history"].append({"epoch": epoch + 1, "step": state["step"], **dev})
+        log(json.dumps({"epoch": epoch + 1, **dev}))
+        save_adapter(tower, out / f"epoch{epoch + 1}", **recipe, history=state["history"])
+        (ckpt / "state.json").write_text(json.dumps(state))
+        tower.train()
+    info = {**recipe, "history": state["history"], "steps": state["step"]}
+    save_adapter(tower, out, **info)
+    return info
