@@ -37,6 +37,8 @@ need = [
     "lmm_apa/weights/default/evidence_projector.safetensors",
     "lmm_apa/weights/aligner/phone_head.safetensors",
     "lmm_apa/weights/aligner/readout.safetensors",
+    "lmm_apa/weights/aligner/encoder_lora.safetensors",
+    "lmm_apa/weights/aligner/encoder_lora.json",
     "lmm_apa/interfaces/web/static/index.html",
 ]
 missing = [n for n in need if n not in names]

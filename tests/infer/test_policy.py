@@ -19,7 +19,7 @@ from lmm_apa.infer.policy import (
 from lmm_apa.infer.scorer import DEFAULT_ADAPTER
 
 # the report of the choice that wrote the shipped scoring_policy.json
-SHARE_REPORT = Path(__file__).resolve().parents[2] / "bench" / "results" / "lmm_share_room2_dev25.json"
+SHARE_REPORT = Path(__file__).resolve().parents[2] / "bench/results/lmm_share_encoder_room_dev25.json"
 
 
 def test_the_shipped_default_carries_its_chosen_shares_and_the_shipped_thresholds():

@@ -16,7 +16,7 @@ distillation from its frozen self:
 
 The clean examples keep the adapter from moving what clean audio gives, so the head, the readout
 and the LMM read its frames unchanged: no part above it has to be retrained. The LoRA (rank 16 on
-every linear layer of the six blocks, ~0.6M parameters, 2.4 MB) is merged into the encoder at
+every linear layer of the six blocks, 0.9M parameters, 3.5 MB) is merged into the encoder at
 load (`models.whisper_torch.TorchWhisperEncoder`), so scoring costs what it cost.
 
     lmm-apa align tune-encoder --data ../shared/speechocean762 --cache /work/cache/frames \\
@@ -168,7 +168,8 @@ def train_robust_encoder(
     recipe = dict(
         rank=rank, alpha=2 * rank, lr=lr, epochs=epochs, accumulate=accumulate, clean_share=clean_share,
         kl_weight=kl_weight, seed=seed, split=split, dev_split=dev_split, dev_n=len(dev_utts),
-        train_recordings=len(train_utts), head=str(head_dir or DEFAULT_HEAD),
+        train_recordings=len(train_utts),
+        head=str(head_dir) if head_dir else "the shipped aligner's (lmm_apa/weights/aligner)",
         augment="RoomAugmenter(pad_seconds=0)",
     )  # fmt: skip
     if state["step"] == 0:
