@@ -92,6 +92,7 @@ def stage_timers(times: dict[str, float]) -> None:
     from lmm_apa.data import quality
     from lmm_apa.infer import scorer
     from lmm_apa.models.whisper_ct2 import CT2WhisperEncoder
+    from lmm_apa.models.whisper_torch import TorchWhisperEncoder
 
     where = {"pieces": False}
 
@@ -113,6 +114,7 @@ def stage_timers(times: dict[str, float]) -> None:
     timed(quality, "find_speech", "VAD")
     timed(quality, "measure", "quality")
     timed(CT2WhisperEncoder, "frames", "encoder")
+    timed(TorchWhisperEncoder, "frames", "encoder")  # the aligner's, when it carries a room adapter
     timed(head.PhoneHead, "posteriors", "phone head")
     timed(aligner, "align_posteriors", "alignment")
     timed(EvidenceScorer, "predict", "evidence readout")

@@ -117,60 +117,24 @@ def train_robust_encoder(
     """Train the encoder's LoRA (module docstring) on ``split``, watching ``dev_n`` recordings of
     ``dev_split``; the last epoch's adapter is written to ``out`` (each epoch's to ``out/epoch<k>``),
     -> its json (the recipe and the dev losses per epoch)."""
-    from lmm_apa.align.fit import _splits
-    from lmm_apa.align.head import DEFAULT_HEAD, PhoneHead
-    from lmm_apa.align.train_head import frame_cache
-    from lmm_apa.data.audio import load_audio
-    from lmm_apa.data.augment import RoomAugmenter, make_babble
-    from lmm_apa.models.whisper_torch import TorchWhisperEncoder, add_lora, load_adapter, save_adapter
+    from lmm_apa.models.whisper_torch import save_adapter
 
     torch.manual_seed(seed)
     out = Path(out)
     ckpt = out / "ckpt"
-    train_utts, dev_utts = _splits(data, split, dev_split, limit)
-    dev_utts = dev_utts[:: max(1, len(dev_utts) // dev_n)][:dev_n]
-    frames = frame_cache(train_utts + dev_utts, cache)
-    head = PhoneHead.load(head_dir or DEFAULT_HEAD).eval()
-    for p in head.parameters():
-        p.requires_grad = False
-    encoder = TorchWhisperEncoder()  # its mel; its tower is the frozen reference
-    tower = load_adapter(encoder.tower, ckpt, merge=False) if (ckpt / "state.json").is_file() else None
-    if tower is None:
-        tower = add_lora(encoder.tower, rank=rank, alpha=2 * rank)
-    for name, p in tower.named_parameters():
-        p.requires_grad = "lora_" in name
+    train_utts, waves, dev_waves, targets, scale, augment = _training_data(
+        data, cache, split, dev_split, dev_n, seed, limit
+    )
+    head, encoder, tower = _models(ckpt, rank, head_dir)
     params = [p for p in tower.parameters() if p.requires_grad]
-    # standardise each frame dimension by its spread over clean training frames, so that the MSE
-    # weighs all 512 alike (a few dimensions carry most of the raw variance)
-    sample = np.concatenate([np.load(frames[u.utt_id]) for u in train_utts[:200]]).astype(np.float32)
-    scale = torch.as_tensor(1.0 / (sample.std(axis=0) + 1e-3))
-
-    talkers = [load_audio(u.audio_path) for u in train_utts[:: max(1, len(train_utts) // 200)]]
-    babble = make_babble(talkers, Path(cache) / f"babble-s{seed}", seed=seed)
-    augment = RoomAugmenter(babble, seed, pad_seconds=0.0)
-    waves = {u.utt_id: load_audio(u.audio_path) for u in train_utts}
-    dev_waves = {u.utt_id: load_audio(u.audio_path) for u in dev_utts}
-    targets = {u.utt_id: np.load(frames[u.utt_id]) for u in train_utts + dev_utts}
-
     steps_per_epoch = math.ceil(len(train_utts) / accumulate)
     total = epochs * steps_per_epoch
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    warmup = min(50, total // 10 + 1)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
-    )
-    state = {"step": 0, "history": []}
-    if (ckpt / "state.json").is_file():
-        state = json.loads((ckpt / "state.json").read_text())
-        opt.load_state_dict(torch.load(ckpt / "optimizer.pt"))
-        sched.load_state_dict(torch.load(ckpt / "scheduler.pt"))
-        log(json.dumps({"resumed_at_step": state["step"]}))
+    opt, sched, state = _optimiser(params, lr, total, ckpt, log)
     recipe = dict(
         rank=rank, alpha=2 * rank, lr=lr, epochs=epochs, accumulate=accumulate, clean_share=clean_share,
-        kl_weight=kl_weight, seed=seed, split=split, dev_split=dev_split, dev_n=len(dev_utts),
-        train_recordings=len(train_utts),
+        kl_weight=kl_weight, seed=seed, split=split, dev_split=dev_split, dev_n=len(dev_waves),
+        train_recordings=len(train_utts), augment="RoomAugmenter(pad_seconds=0)",
         head=str(head_dir) if head_dir else "the shipped aligner's (lmm_apa/weights/aligner)",
-        augment="RoomAugmenter(pad_seconds=0)",
     )  # fmt: skip
     if state["step"] == 0:
         base = dev_losses(tower, head, encoder, dev_waves, targets, augment, scale, kl_weight)
@@ -183,17 +147,14 @@ def train_robust_encoder(
         random.Random(seed * 1000 + epoch).shuffle(order)
         tower.train()
         for i in range(within, steps_per_epoch):
-            batch = order[i * accumulate : (i + 1) * accumulate]
+            batch = [(u.utt_id, waves[u.utt_id]) for u in order[i * accumulate : (i + 1) * accumulate]]
             rng = random.Random(seed * 1_000_003 + state["step"])
-            opt.zero_grad()
-            for u in batch:
-                x, _ = _room_or_clean(augment, waves[u.utt_id], f"{u.utt_id}#{epoch}", clean_share, rng)
-                loss, mse, kl = _losses(tower, head, encoder.mel(x), targets[u.utt_id], scale, kl_weight)
+            for uid, wave in batch:  # gradients of the batch accumulate, one recording at a time
+                x, _ = _room_or_clean(augment, wave, f"{uid}#{epoch}", clean_share, rng)
+                loss, mse, kl = _losses(tower, head, encoder.mel(x), targets[uid], scale, kl_weight)
                 (loss / len(batch)).backward()
                 recent.append((mse, kl))
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
+            _update(params, opt, sched)
             state["step"] += 1
             if state["step"] % save_every == 0 or state["step"] == total:
                 m = np.mean(recent, axis=0)
@@ -201,10 +162,7 @@ def train_robust_encoder(
                 line |= {"lr": round(sched.get_last_lr()[0], 6), "seconds": round(time.time() - t0, 1)}
                 log(json.dumps(line))
                 recent = []
-                save_adapter(tower, ckpt, **recipe)
-                torch.save(opt.state_dict(), ckpt / "optimizer.pt")
-                torch.save(sched.state_dict(), ckpt / "scheduler.pt")
-                (ckpt / "state.json").write_text(json.dumps(state))
+                _checkpoint(ckpt, tower, opt, sched, state, recipe)
         dev = dev_losses(tower, head, encoder, dev_waves, targets, augment, scale, kl_weight)
         state["history"].append({"epoch": epoch + 1, "step": state["step"], **dev})
         log(json.dumps({"epoch": epoch + 1, **dev}))
@@ -214,3 +172,81 @@ def train_robust_encoder(
     info = {**recipe, "history": state["history"], "steps": state["step"]}
     save_adapter(tower, out, **info)
     return info
+
+
+def _training_data(
+    data: str | Path, cache: str | Path, split: str, dev_split: str, dev_n: int, seed: int, limit: int | None
+) -> tuple[list, dict, dict, dict, torch.Tensor, Any]:
+    """(training utterances, their waves, ``dev_n`` held-out waves, every one's clean frozen frames,
+    the per-dimension scale of the frame MSE, the room augmenter)."""
+    from lmm_apa.align.fit import _splits
+    from lmm_apa.align.train_head import frame_cache
+    from lmm_apa.data.audio import load_audio
+    from lmm_apa.data.augment import RoomAugmenter, make_babble
+
+    train_utts, dev_utts = _splits(data, split, dev_split, limit)
+    dev_utts = dev_utts[:: max(1, len(dev_utts) // dev_n)][:dev_n]
+    frames = frame_cache(train_utts + dev_utts, cache)
+    # standardise each frame dimension by its spread over clean training frames, so that the MSE
+    # weighs all 512 alike (a few dimensions carry most of the raw variance)
+    sample = np.concatenate([np.load(frames[u.utt_id]) for u in train_utts[:200]]).astype(np.float32)
+    scale = torch.as_tensor(1.0 / (sample.std(axis=0) + 1e-3))
+    talkers = [load_audio(u.audio_path) for u in train_utts[:: max(1, len(train_utts) // 200)]]
+    babble = make_babble(talkers, Path(cache) / f"babble-s{seed}", seed=seed)
+    augment = RoomAugmenter(babble, seed, pad_seconds=0.0)
+    waves = {u.utt_id: load_audio(u.audio_path) for u in train_utts}
+    dev_waves = {u.utt_id: load_audio(u.audio_path) for u in dev_utts}
+    targets = {u.utt_id: np.load(frames[u.utt_id]) for u in train_utts + dev_utts}
+    return train_utts, waves, dev_waves, targets, scale, augment
+
+
+def _checkpoint(ckpt: Path, tower: torch.nn.Module, opt: Any, sched: Any, state: dict, recipe: dict) -> None:
+    from lmm_apa.models.whisper_torch import save_adapter
+
+    save_adapter(tower, ckpt, **recipe)
+    torch.save(opt.state_dict(), ckpt / "optimizer.pt")
+    torch.save(sched.state_dict(), ckpt / "scheduler.pt")
+    (ckpt / "state.json").write_text(json.dumps(state))
+
+
+def _optimiser(params: list, lr: float, total: int, ckpt: Path, log: Callable[[str], None]) -> tuple:
+    """AdamW with warm-up and cosine decay over ``total`` steps, and the run's state: both as saved
+    in ``ckpt`` when there is a checkpoint (resume)."""
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    warmup = min(50, total // 10 + 1)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
+    )
+    state: dict[str, Any] = {"step": 0, "history": []}
+    if (ckpt / "state.json").is_file():
+        state = json.loads((ckpt / "state.json").read_text())
+        opt.load_state_dict(torch.load(ckpt / "optimizer.pt"))
+        sched.load_state_dict(torch.load(ckpt / "scheduler.pt"))
+        log(json.dumps({"resumed_at_step": state["step"]}))
+    return opt, sched, state
+
+
+def _update(params: list, opt: Any, sched: Any) -> None:
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    sched.step()
+    opt.zero_grad()
+
+
+def _models(ckpt: Path, rank: int, head_dir: str | Path | None) -> tuple[Any, Any, torch.nn.Module]:
+    """(the frozen phone head, the torch encoder (its mel), its tower with the LoRA to train: the
+    checkpoint's when there is one, else a fresh one of ``rank``)."""
+    from lmm_apa.align.head import DEFAULT_HEAD, PhoneHead
+    from lmm_apa.models.whisper_torch import TorchWhisperEncoder, add_lora, load_adapter
+
+    head = PhoneHead.load(head_dir or DEFAULT_HEAD).eval()
+    for p in head.parameters():
+        p.requires_grad = False
+    encoder = TorchWhisperEncoder()
+    if (ckpt / "state.json").is_file():
+        tower = load_adapter(encoder.tower, ckpt, merge=False)
+    else:
+        tower = add_lora(encoder.tower, rank=rank, alpha=2 * rank)
+    for name, p in tower.named_parameters():
+        p.requires_grad = "lora_" in name
+    return head, encoder, tower
