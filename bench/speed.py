@@ -75,7 +75,7 @@ def run_scoring(args: argparse.Namespace) -> dict:
     if c.get("int8"):
         from torch.ao.quantization import quantize_dynamic
 
-        lm = scorer.lmm._hf.model.language_model
+        lm = scorer.lmm.language_model
         quantize_dynamic(lm, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
     load_s = time.perf_counter() - t0
     # read every slot, as the scorer did before it read only those it uses

@@ -126,3 +126,24 @@ def test_extra_features_hook_widens_each_levels_rows_and_is_needed_to_predict():
     assert [w.text for w in pred.words] == ["SEE", "YOU"] and 0 <= pred.total <= 10
     with pytest.raises(ValueError, match="extra"):
         extra.predict_phones(alignments[0])
+
+
+def test_hooks_concatenated_give_both_columns_level_by_level():
+    from lmm_apa.align.evidence_scorer import concat_features
+
+    rng = np.random.default_rng(2)
+    utt, al = _example(rng, [True, False])
+    n_phones = sum(len(w.phones) for w in al.words)
+
+    def ones(al, utt):
+        return np.ones((n_phones, 2)), np.ones((len(al.words), 1)), np.ones(3)
+
+    def twos(al, utt):
+        return np.full((n_phones, 1), 2.0), np.full((len(al.words), 2), 2.0), np.full(1, 2.0)
+
+    both = concat_features(ones, twos)
+    phone, word, sentence = both(al, utt)
+    assert phone.shape == (n_phones, 3) and word.shape == (2, 3) and sentence.shape == (4,)
+    np.testing.assert_array_equal(word[0], [1, 2, 2])
+    np.testing.assert_array_equal(sentence, [1, 1, 1, 2])
+    assert both.__name__ == "ones+twos"

@@ -27,6 +27,7 @@ def tuned(corpus_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("robust")
     out, cache = root / "enc", root / "frames"
     kw = dict(limit=8, accumulate=4, dev_n=2, save_every=1, lr=3e-3, rank=4, log=lambda s: None)
+    kw |= dict(crop_share=0.5, telephone_p=0.5, narrowband_share=0.5)
     first = train_robust_encoder(corpus_dir, out, cache, epochs=1, **kw)
     resumed = train_robust_encoder(corpus_dir, out, cache, epochs=2, **kw)
     return first, resumed, out
@@ -38,9 +39,27 @@ def test_training_resumes_and_records_its_recipe_and_dev_losses(tuned):
     assert [h["epoch"] for h in resumed["history"]] == [0, 1, 2]
     base = resumed["history"][0]
     assert base["clean_mse"] < 1e-3 < base["room_mse"]  # before training: rooms move frames, clean does not
+    assert base["cut_mse"] > 1e-3  # a recording cut tight strays from its frames with room around them
     info = json.loads((out / "encoder_lora.json").read_text())
     assert info["rank"] == 4 and info["augment"].startswith("RoomAugmenter")
+    assert info["crop_share"] == 0.5 and "narrowband_share=0.5" in info["augment"]
     assert (out / "epoch1" / ENCODER_ADAPTER).is_file()
+
+
+def test_crops_fall_on_frame_edges_around_the_speech():
+    import random
+
+    from lmm_apa.align.robust_encoder import HOP, SR, _crop
+
+    rng, n, onset, offset = random.Random(0), 5 * SR, SR, 4 * SR
+    crops = [_crop(n, onset, offset, rng) for _ in range(300)]
+    assert all(a % HOP == 0 and (b - a) % HOP == 0 and 0 <= a < b <= n for a, b in crops)
+    assert all(onset - 0.3 * SR - HOP <= a <= onset for a, _ in crops)  # at most 0.3 s kept before
+    early = [b for _, b in crops if b < offset]
+    assert 60 < len(early) < 140  # a third stopped inside the speech's second half
+    assert all(b >= onset + 0.5 * (offset - onset) - HOP for b in early)
+    assert all(b <= offset + 0.3 * SR for _, b in crops)
+    assert _crop(n, SR, SR + SR // 2, rng) == (0, n)  # under a second of speech: left whole
 
 
 def test_an_aligner_folder_with_the_adapter_hears_through_the_tuned_encoder(tuned, tmp_path, speech):

@@ -70,3 +70,18 @@ def test_most_rooms_are_noisy_but_the_speech_stays(corpus_dir):
     _, clean = check_recording(wave)
     assert found >= 25
     assert np.median(snrs) < clean.snr_db - 10
+
+
+def test_narrowband_rooms_hold_nothing_above_4_khz():
+    """``narrowband_share`` of the telephone rooms pass through 8 kHz sampling: what is left above
+    4 kHz is a trace of what the recording had there."""
+    wave = np.random.default_rng(0).normal(scale=0.1, size=SR * 2).astype(np.float32)
+
+    def high_share(x: np.ndarray) -> float:
+        power = np.abs(np.fft.rfft(x[: SR * 2])) ** 2
+        return float(power[int(4200 * len(power) / (SR / 2)) :].sum() / power.sum())
+
+    narrow = RoomAugmenter(None, seed=0, pad_seconds=0.0, telephone_p=1.0, narrowband_share=1.0)
+    plain = RoomAugmenter(None, seed=0, pad_seconds=0.0, telephone_p=0.0)
+    highs = [high_share(narrow(wave, f"k{i}")) for i in range(6)]
+    assert max(highs) < 0.02 < min(high_share(plain(wave, f"k{i}")) for i in range(6))

@@ -49,6 +49,20 @@ Extra = tuple[np.ndarray, np.ndarray, np.ndarray]  # (phone_x, word_x, utt_x)
 ExtraFeatures = Callable[[Alignment, Utterance], Extra]
 
 
+def concat_features(*hooks: ExtraFeatures) -> ExtraFeatures:
+    """One hook giving each of ``hooks``' columns side by side, level by level."""
+
+    def both(al: Alignment, utt: Utterance) -> Extra:
+        parts = [h(al, utt) for h in hooks]
+        return tuple(
+            np.concatenate([np.asarray(p[level], dtype=np.float32) for p in parts], axis=-1)
+            for level in range(3)
+        )
+
+    both.__name__ = "+".join(getattr(h, "__name__", "hook") for h in hooks)
+    return both
+
+
 def phone_rows(al: Alignment) -> np.ndarray:
     rows = []
     flat = [(w, j) for w in al.words for j in range(len(w.phones))]

@@ -10,7 +10,12 @@ distillation from its frozen self:
 - input: a training recording through `RoomAugmenter` with no silence added (so that every frame
   keeps its time: noise 5-30 dB white / coloured / babble, reverberation, telephone band, MP3 or
   Opus, gain), or, for ``clean_share`` of the examples, the clean recording;
-- target: the frozen encoder's frames of the clean recording (the cached `train_head.frame_cache`);
+- or, for ``crop_share`` of them, that recording cut tight around its speech (0-0.3 s kept each
+  side), a third of those stopped in the second half of the speech (a learner who pressed stop too
+  early): Whisper was trained on 30 s windows, and frames at an abrupt edge are where the frozen
+  encoder strays most from what it gives the same speech with room around it;
+- target: the frozen encoder's frames of the clean recording (the cached `train_head.frame_cache`),
+  over the same stretch (crops are cut on 20 ms frame edges, so frame i is the same 20 ms in both);
 - loss: per-dimension standardised MSE between the two, plus ``kl_weight`` x the KL divergence of
   the shipped phone head's posteriors on them (what the aligner reads).
 
@@ -39,6 +44,8 @@ import numpy as np
 import torch
 
 DEFAULT_HEAD_FOR_KL = None  # None: the shipped aligner's head (`align.head.DEFAULT_HEAD`)
+SR = 16000
+HOP = 320  # samples a Whisper encoder frame (50 Hz)
 
 
 def _losses(
@@ -63,6 +70,30 @@ def _losses(
     return mse + kl_weight * kl, mse.item(), kl.item()
 
 
+def _crop(n: int, onset: int, offset: int, rng: random.Random) -> tuple[int, int]:
+    """[start, end) samples on frame edges (module docstring); the whole recording when the speech
+    found is under a second."""
+    if offset - onset < SR:
+        return 0, n
+    start = max(0, onset - int(rng.uniform(0.0, 0.3) * SR))
+    if rng.random() < 1 / 3:
+        end = onset + int(rng.uniform(0.5, 1.0) * (offset - onset))
+    else:
+        end = min(n, offset + int(rng.uniform(0.0, 0.3) * SR))
+    start = start // HOP * HOP
+    return start, start + (end - start) // HOP * HOP
+
+
+def _speech_spans(waves: dict[str, np.ndarray]) -> dict[str, tuple[int, int]]:
+    from lmm_apa.data.speech import find_speech
+
+    spans = {}
+    for uid, wave in waves.items():
+        sp = find_speech(wave)
+        spans[uid] = (0, len(wave)) if not sp.found else sp.cut(0.0)
+    return spans
+
+
 def _room_or_clean(augment: Any, wave: np.ndarray, key: str, clean_share: float, rng: random.Random):
     if rng.random() < clean_share:
         return wave, False
@@ -82,14 +113,21 @@ def dev_losses(
     augment: Any,
     scale: torch.Tensor,
     kl_weight: float,
+    spans: dict[str, tuple[int, int]] | None = None,
 ) -> dict[str, float]:
-    """Mean MSE and KL on held-out recordings, clean and in a room fixed per recording."""
-    out: dict[str, list[float]] = {"clean_mse": [], "clean_kl": [], "room_mse": [], "room_kl": []}
+    """Mean MSE and KL on held-out recordings, clean and in a room fixed per recording; with
+    ``spans`` (their speech, `_speech_spans`) also clean and cut as `_crop` cuts, fixed per recording."""
+    kinds = ("clean", "room", "cut") if spans else ("clean", "room")
+    out: dict[str, list[float]] = {f"{k}_{m}": [] for k in kinds for m in ("mse", "kl")}
     tower.eval()
     for uid, wave in waves.items():
         room, _ = _room_or_clean(augment, wave, f"{uid}#dev", 0.0, random.Random())
-        for kind, x in (("clean", wave), ("room", room)):
-            _, mse, kl = _losses(tower, head, encoder.mel(x), targets[uid], scale, kl_weight)
+        inputs = {"clean": (wave, targets[uid]), "room": (room, targets[uid])}
+        if spans:
+            a, b = _crop(len(wave), *spans[uid], random.Random(uid))
+            inputs["cut"] = (wave[a:b], targets[uid][a // HOP :])
+        for kind, (x, target) in inputs.items():
+            _, mse, kl = _losses(tower, head, encoder.mel(x), target, scale, kl_weight)
             out[f"{kind}_mse"].append(mse)
             out[f"{kind}_kl"].append(kl)
     return {k: round(float(np.mean(v)), 5) for k, v in out.items()}
@@ -107,6 +145,9 @@ def train_robust_encoder(
     accumulate: int = 8,
     clean_share: float = 0.25,
     kl_weight: float = 1.0,
+    crop_share: float = 0.0,
+    telephone_p: float = 0.2,
+    narrowband_share: float = 0.0,
     dev_n: int = 100,
     seed: int = 0,
     limit: int | None = None,
@@ -122,9 +163,10 @@ def train_robust_encoder(
     torch.manual_seed(seed)
     out = Path(out)
     ckpt = out / "ckpt"
-    train_utts, waves, dev_waves, targets, scale, augment = _training_data(
-        data, cache, split, dev_split, dev_n, seed, limit
-    )
+    train_utts, waves, dev_waves, targets, scale = _training_data(data, cache, split, dev_split, dev_n, limit)
+    augment = _room(train_utts, cache, seed, telephone_p, narrowband_share)
+    spans = _speech_spans(waves) if crop_share > 0 else {}
+    dev_spans = _speech_spans(dev_waves) if crop_share > 0 else None
     head, encoder, tower = _models(ckpt, rank, head_dir)
     params = [p for p in tower.parameters() if p.requires_grad]
     steps_per_epoch = math.ceil(len(train_utts) / accumulate)
@@ -132,12 +174,14 @@ def train_robust_encoder(
     opt, sched, state = _optimiser(params, lr, total, ckpt, log)
     recipe = dict(
         rank=rank, alpha=2 * rank, lr=lr, epochs=epochs, accumulate=accumulate, clean_share=clean_share,
-        kl_weight=kl_weight, seed=seed, split=split, dev_split=dev_split, dev_n=len(dev_waves),
-        train_recordings=len(train_utts), augment="RoomAugmenter(pad_seconds=0)",
+        kl_weight=kl_weight, crop_share=crop_share, seed=seed, split=split, dev_split=dev_split,
+        dev_n=len(dev_waves), train_recordings=len(train_utts),
+        augment=f"RoomAugmenter(pad_seconds=0, telephone_p={telephone_p}, "
+        f"narrowband_share={narrowband_share})",
         head=str(head_dir) if head_dir else "the shipped aligner's (lmm_apa/weights/aligner)",
     )  # fmt: skip
     if state["step"] == 0:
-        base = dev_losses(tower, head, encoder, dev_waves, targets, augment, scale, kl_weight)
+        base = dev_losses(tower, head, encoder, dev_waves, targets, augment, scale, kl_weight, dev_spans)
         state["history"].append({"epoch": 0, **base})
         log(json.dumps({"epoch": 0, **base}))
     t0, recent = time.time(), []
@@ -151,7 +195,11 @@ def train_robust_encoder(
             rng = random.Random(seed * 1_000_003 + state["step"])
             for uid, wave in batch:  # gradients of the batch accumulate, one recording at a time
                 x, _ = _room_or_clean(augment, wave, f"{uid}#{epoch}", clean_share, rng)
-                loss, mse, kl = _losses(tower, head, encoder.mel(x), targets[uid], scale, kl_weight)
+                target = targets[uid]
+                if crop_share > 0 and rng.random() < crop_share:
+                    a, b = _crop(len(x), *spans[uid], rng)
+                    x, target = x[a:b], target[a // HOP :]
+                loss, mse, kl = _losses(tower, head, encoder.mel(x), target, scale, kl_weight)
                 (loss / len(batch)).backward()
                 recent.append((mse, kl))
             _update(params, opt, sched)
@@ -163,7 +211,7 @@ def train_robust_encoder(
                 log(json.dumps(line))
                 recent = []
                 _checkpoint(ckpt, tower, opt, sched, state, recipe)
-        dev = dev_losses(tower, head, encoder, dev_waves, targets, augment, scale, kl_weight)
+        dev = dev_losses(tower, head, encoder, dev_waves, targets, augment, scale, kl_weight, dev_spans)
         state["history"].append({"epoch": epoch + 1, "step": state["step"], **dev})
         log(json.dumps({"epoch": epoch + 1, **dev}))
         save_adapter(tower, out / f"epoch{epoch + 1}", **recipe, history=state["history"])
@@ -175,14 +223,13 @@ def train_robust_encoder(
 
 
 def _training_data(
-    data: str | Path, cache: str | Path, split: str, dev_split: str, dev_n: int, seed: int, limit: int | None
-) -> tuple[list, dict, dict, dict, torch.Tensor, Any]:
+    data: str | Path, cache: str | Path, split: str, dev_split: str, dev_n: int, limit: int | None
+) -> tuple[list, dict, dict, dict, torch.Tensor]:
     """(training utterances, their waves, ``dev_n`` held-out waves, every one's clean frozen frames,
-    the per-dimension scale of the frame MSE, the room augmenter)."""
+    the per-dimension scale of the frame MSE)."""
     from lmm_apa.align.fit import _splits
     from lmm_apa.align.train_head import frame_cache
     from lmm_apa.data.audio import load_audio
-    from lmm_apa.data.augment import RoomAugmenter, make_babble
 
     train_utts, dev_utts = _splits(data, split, dev_split, limit)
     dev_utts = dev_utts[:: max(1, len(dev_utts) // dev_n)][:dev_n]
@@ -191,13 +238,22 @@ def _training_data(
     # weighs all 512 alike (a few dimensions carry most of the raw variance)
     sample = np.concatenate([np.load(frames[u.utt_id]) for u in train_utts[:200]]).astype(np.float32)
     scale = torch.as_tensor(1.0 / (sample.std(axis=0) + 1e-3))
-    talkers = [load_audio(u.audio_path) for u in train_utts[:: max(1, len(train_utts) // 200)]]
-    babble = make_babble(talkers, Path(cache) / f"babble-s{seed}", seed=seed)
-    augment = RoomAugmenter(babble, seed, pad_seconds=0.0)
     waves = {u.utt_id: load_audio(u.audio_path) for u in train_utts}
     dev_waves = {u.utt_id: load_audio(u.audio_path) for u in dev_utts}
     targets = {u.utt_id: np.load(frames[u.utt_id]) for u in train_utts + dev_utts}
-    return train_utts, waves, dev_waves, targets, scale, augment
+    return train_utts, waves, dev_waves, targets, scale
+
+
+def _room(train_utts: list, cache: str | Path, seed: int, telephone_p: float, narrowband_share: float) -> Any:
+    """The room augmenter, its babble made of ~200 training recordings (cached beside the frames)."""
+    from lmm_apa.data.audio import load_audio
+    from lmm_apa.data.augment import RoomAugmenter, make_babble
+
+    talkers = [load_audio(u.audio_path) for u in train_utts[:: max(1, len(train_utts) // 200)]]
+    babble = make_babble(talkers, Path(cache) / f"babble-s{seed}", seed=seed)
+    return RoomAugmenter(
+        babble, seed, pad_seconds=0.0, telephone_p=telephone_p, narrowband_share=narrowband_share
+    )
 
 
 def _checkpoint(ckpt: Path, tower: torch.nn.Module, opt: Any, sched: Any, state: dict, recipe: dict) -> None:

@@ -8,7 +8,9 @@ turns a clean training recording into one such recording, drawn at random per re
 - mild reverberation (a simulated room, RT60 0.15-0.5 s), p 0.25;
 - additive noise at 5-30 dB SNR, p 0.8: white, coloured (fans, hum: pink to brown), or babble (3-6
   other training recordings summed: a classroom), one of the three;
-- telephone band (high-pass 200-400 Hz, low-pass 3.0-3.6 kHz), p 0.2;
+- telephone band (high-pass 200-400 Hz, low-pass 3.0-3.6 kHz), p 0.2 (``telephone_p``); with
+  ``narrowband_share`` of those instead a round trip through 8 kHz sampling (a phone call, or a
+  recorder set to 8 kHz: nothing above 4 kHz and no high-pass);
 - a codec round trip at a low bit rate, p 0.25: MP3 16-64 kb/s or Opus 12-32 kb/s (phones and
   browsers);
 - gain of -18 to +6 dB, p 0.5.
@@ -114,9 +116,19 @@ class RoomAugmenter:
     docstring lists what and how often). Deterministic per (``seed``, key): the same training
     recording gets the same room every time its frames are rebuilt."""
 
-    def __init__(self, babble_dir: str | Path | None = None, seed: int = 0, pad_seconds: float = 1.5) -> None:
+    def __init__(
+        self,
+        babble_dir: str | Path | None = None,
+        seed: int = 0,
+        pad_seconds: float = 1.5,
+        telephone_p: float = 0.2,
+        narrowband_share: float = 0.0,
+    ) -> None:
         """``pad_seconds``: the most silence added at each end; 0 keeps the recording's length and
-        timing (the robust encoder's training pairs each frame with the clean recording's)."""
+        timing (the robust encoder's training pairs each frame with the clean recording's).
+        ``telephone_p``: share of recordings band-limited; ``narrowband_share`` of those through 8 kHz
+        sampling instead of the band-pass filters. The defaults are the recipe the shipped phone
+        head and readout were trained with."""
         A = _audiomentations()
         self.pad_seconds = pad_seconds
         lo, hi = NOISE_SNR_DB
@@ -132,7 +144,8 @@ class RoomAugmenter:
             max_order=3, leave_length_unchanged=True, p=0.25,
         )  # fmt: skip
         self.noise = A.OneOf(noises, p=0.8)
-        self.band = A.Compose([A.HighPassFilter(200, 400, p=1.0), A.LowPassFilter(3000, 3600, p=1.0)], p=0.2)
+        self.band = [A.HighPassFilter(200, 400, p=1.0), A.LowPassFilter(3000, 3600, p=1.0)]
+        self.telephone_p, self.narrowband_share = telephone_p, narrowband_share
         self.mp3 = A.Mp3Compression(16, 64, p=1.0)
         self.gain = A.Gain(-18, 6, p=0.5)
 
@@ -148,10 +161,27 @@ class RoomAugmenter:
         x = np.concatenate([pads[0], wave.astype(np.float32), pads[1]])
         x = self.reverb(x, sample_rate=SR)
         x = self.noise(x, sample_rate=SR)
-        x = self.band(x, sample_rate=SR)
+        x = self._telephone(x, rng)
         codec = rng.uniform()
         if codec < 0.125:
             x = self.mp3(x, sample_rate=SR)
         elif codec < 0.25:
             x = opus_round_trip(x, int(rng.choice([12000, 16000, 24000, 32000])))
         return self.gain(x, sample_rate=SR).astype(np.float32)
+
+    def _telephone(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        import random
+
+        # The same one draw from `random` that audiomentations' Compose(p=...) made, and no draw
+        # from ``rng`` unless narrowband is on: the default recipe's rooms stay the ones the
+        # shipped parts were trained on.
+        if random.random() >= self.telephone_p:
+            return x
+        if self.narrowband_share > 0 and rng.uniform() < self.narrowband_share:
+            import soxr
+
+            narrow = soxr.resample(x, SR, 8000, quality="HQ")
+            return soxr.resample(narrow, 8000, SR, quality="HQ")[: len(x)].astype(np.float32)
+        for f in self.band:
+            x = f(x, sample_rate=SR)
+        return x

@@ -44,8 +44,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from lmm_apa.align.aligner import SKIP_BASE, SKIP_PER_PHONE, Alignment, align_posteriors
-from lmm_apa.align.evidence_scorer import EvidenceScorer
+from lmm_apa.align.evidence_scorer import EvidenceScorer, concat_features
 from lmm_apa.align.head import HeadConfig, PhoneHead
+from lmm_apa.align.heard_text import decoder_features
 from lmm_apa.align.hier_scorer import HierScorer
 from lmm_apa.align.prosody import prosody_features
 from lmm_apa.data.records import Utterance
@@ -69,6 +70,11 @@ SCORERS: dict[str, Callable[[], Scorer]] = {
     # the same scorer reading Praat pitch, loudness and timing too (align/prosody.py; docs/prosody.md)
     "evidence+prosody": lambda: EvidenceScorer(extra_features=prosody_features),
     "hier+prosody": lambda: HierScorer(extra_features=prosody_features),
+    # ... or the Whisper decoder's probabilities of the text's words (align/heard_text.py)
+    "evidence+decoder": lambda: EvidenceScorer(extra_features=decoder_features),
+    "evidence+prosody+decoder": lambda: EvidenceScorer(
+        extra_features=concat_features(prosody_features, decoder_features)
+    ),
 }
 
 

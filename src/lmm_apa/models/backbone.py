@@ -78,6 +78,12 @@ class AudioLMM:
         return self._hf.model.multi_modal_projector
 
     @property
+    def language_model(self):
+        """The decoder-only LM (its LoRA injected, when it has one): what quantising or profiling
+        the text side works on."""
+        return self._hf.model.language_model
+
+    @property
     def d_audio(self) -> int:
         return self._hf.config.audio_config.d_model
 

@@ -29,6 +29,8 @@ def _said(output: str) -> str:
             ["fit-readout", "--data", "d", "--out", "o", "--augment-copies", "-1"],
             "greater than or equal to 0",
         ),
+        (["tune-encoder", "--data", "d", "--out", "o", "--crop-share", "2"], "less than or equal to 1"),
+        (["tune-encoder", "--data", "d", "--out", "o", "--kl-weight", "-1"], "greater than or equal to 0"),
     ],
 )
 def test_bad_arguments_are_refused_before_anything_runs(args, message):
@@ -70,3 +72,25 @@ def test_train_the_head_then_fit_the_readout_on_a_few_recordings(corpus_dir, tmp
     result = json.loads(report.with_suffix(".json").read_text())
     assert result["listening"]["n"] == 2 and result["metrics"]["phone"]["accuracy"]["n"] > 0
     assert report.with_suffix(".md").read_text() in done.output
+
+
+def test_tune_encoder_hands_its_recipe_to_the_trainer(monkeypatch, tmp_path):
+    """The options reach `train_robust_encoder` under its own names (the run itself is trained in
+    tests/align/test_robust_encoder.py)."""
+    import lmm_apa.align.robust_encoder as robust
+
+    seen = {}
+
+    def fake(data, out, cache, split, dev_split, **kw):
+        seen.update(kw, split=split, dev_split=dev_split)
+        return {"history": [{"epoch": 0}]}
+
+    monkeypatch.setattr(robust, "train_robust_encoder", fake)
+    args = ["align", "tune-encoder", "--data", str(tmp_path), "--out", str(tmp_path / "o")]
+    args += ["--kl-weight", "5"]
+    args += ["--crop-share", "0.3", "--telephone-share", "0.35", "--narrowband-share", "0.5", "--epochs", "2"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert seen["kl_weight"] == 5 and seen["crop_share"] == 0.3 and seen["epochs"] == 2
+    assert seen["telephone_p"] == 0.35 and seen["narrowband_share"] == 0.5 and seen["clean_share"] == 0.25
+    assert seen["split"] == "train-minus-dev25" and "encoder adapter written" in done.output

@@ -166,7 +166,7 @@ def tune_encoder_cmd(
     split: FitSplit = TrainSplit.train_minus_dev25,
     dev_split: DevSplit = TrainSplit.dev25,
     cache: Cache = Path("runs/align/frames"),
-    epochs: Annotated[int, typer.Option(min=1, help="Epochs over --split (~9 minutes each on 2 cores).")] = 3,
+    epochs: Annotated[int, typer.Option(min=1, help="Epochs over --split (~10 min each, 2 idle cores).")] = 3,
     lr: Annotated[float, typer.Option(callback=_positive, help="Peak learning rate (cosine).")] = 1e-3,
     rank: Annotated[int, typer.Option(min=1, help="LoRA rank on every linear layer of the encoder.")] = 16,
     clean_share: Annotated[
@@ -175,6 +175,20 @@ def tune_encoder_cmd(
             min=0.0, max=1.0, help="Share of examples heard clean (keeps clean frames as they were)."
         ),
     ] = 0.25,
+    kl_weight: Annotated[
+        float, typer.Option(min=0.0, help="Weight of the phone head's posteriors (KL) beside the frame MSE.")
+    ] = 1.0,
+    crop_share: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of examples cut tight round the speech or stopped early."),
+    ] = 0.0,
+    telephone_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of rooms band-limited to a telephone's band.")
+    ] = 0.2,
+    narrowband_share: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of the band-limited ones through 8 kHz sampling instead."),
+    ] = 0.0,
     dev_n: Annotated[int, typer.Option(min=1, help="Held-out recordings the losses are watched on.")] = 100,
     seed: Seed = 0,
     limit: Limit = None,
@@ -190,7 +204,8 @@ def tune_encoder_cmd(
 
     info = train_robust_encoder(
         data, out, cache, split.value, dev_split.value, epochs=epochs, lr=lr, rank=rank,
-        clean_share=clean_share, dev_n=dev_n, seed=seed, limit=limit, log=typer.echo,
+        clean_share=clean_share, kl_weight=kl_weight, crop_share=crop_share, telephone_p=telephone_share,
+        narrowband_share=narrowband_share, dev_n=dev_n, seed=seed, limit=limit, log=typer.echo,
     )  # fmt: skip
     typer.echo(json.dumps(info["history"][-1]))
     typer.echo(f"encoder adapter written to {out}")
