@@ -94,6 +94,30 @@ def _speech_spans(waves: dict[str, np.ndarray]) -> dict[str, tuple[int, int]]:
     return spans
 
 
+def _example(
+    augment: Any,
+    wave: np.ndarray,
+    key: str,
+    target: np.ndarray,
+    span: tuple | None,
+    rng: random.Random,
+    shares,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(input, target frames) of one training example: in a room or clean, then maybe cropped;
+    ``shares`` = (clean share, crop share)."""
+    x, _ = _room_or_clean(augment, wave, key, shares[0], rng)
+    if shares[1] > 0 and rng.random() < shares[1]:
+        a, b = _crop(len(x), *span, rng)
+        x, target = x[a:b], target[a // HOP :]
+    return x, target
+
+
+def _progress(step: int, recent: list, sched: Any, t0: float) -> str:
+    m = np.mean(recent, axis=0)
+    line = {"step": step, "mse": round(float(m[0]), 5), "kl": round(float(m[1]), 5)}
+    return json.dumps(line | {"lr": round(sched.get_last_lr()[0], 6), "seconds": round(time.time() - t0, 1)})
+
+
 def _room_or_clean(augment: Any, wave: np.ndarray, key: str, clean_share: float, rng: random.Random):
     if rng.random() < clean_share:
         return wave, False
@@ -165,8 +189,8 @@ def train_robust_encoder(
     ckpt = out / "ckpt"
     train_utts, waves, dev_waves, targets, scale = _training_data(data, cache, split, dev_split, dev_n, limit)
     augment = _room(train_utts, cache, seed, telephone_p, narrowband_share)
-    spans = _speech_spans(waves) if crop_share > 0 else {}
-    dev_spans = _speech_spans(dev_waves) if crop_share > 0 else None
+    spans, dev_spans = (_speech_spans(waves), _speech_spans(dev_waves)) if crop_share > 0 else ({}, None)
+    shares = (clean_share, crop_share)
     head, encoder, tower = _models(ckpt, rank, head_dir)
     params = [p for p in tower.parameters() if p.requires_grad]
     steps_per_epoch = math.ceil(len(train_utts) / accumulate)
@@ -194,32 +218,35 @@ def train_robust_encoder(
             batch = [(u.utt_id, waves[u.utt_id]) for u in order[i * accumulate : (i + 1) * accumulate]]
             rng = random.Random(seed * 1_000_003 + state["step"])
             for uid, wave in batch:  # gradients of the batch accumulate, one recording at a time
-                x, _ = _room_or_clean(augment, wave, f"{uid}#{epoch}", clean_share, rng)
-                target = targets[uid]
-                if crop_share > 0 and rng.random() < crop_share:
-                    a, b = _crop(len(x), *spans[uid], rng)
-                    x, target = x[a:b], target[a // HOP :]
+                key = f"{uid}#{epoch}"
+                x, target = _example(augment, wave, key, targets[uid], spans.get(uid), rng, shares)
                 loss, mse, kl = _losses(tower, head, encoder.mel(x), target, scale, kl_weight)
                 (loss / len(batch)).backward()
                 recent.append((mse, kl))
             _update(params, opt, sched)
             state["step"] += 1
             if state["step"] % save_every == 0 or state["step"] == total:
-                m = np.mean(recent, axis=0)
-                line = {"step": state["step"], "mse": round(float(m[0]), 5), "kl": round(float(m[1]), 5)}
-                line |= {"lr": round(sched.get_last_lr()[0], 6), "seconds": round(time.time() - t0, 1)}
-                log(json.dumps(line))
+                log(_progress(state["step"], recent, sched, t0))
                 recent = []
                 _checkpoint(ckpt, tower, opt, sched, state, recipe)
         dev = dev_losses(tower, head, encoder, dev_waves, targets, augment, scale, kl_weight, dev_spans)
-        state["history"].append({"epoch": epoch + 1, "step": state["step"], **dev})
-        log(json.dumps({"epoch": epoch + 1, **dev}))
-        save_adapter(tower, out / f"epoch{epoch + 1}", **recipe, history=state["history"])
-        (ckpt / "state.json").write_text(json.dumps(state))
+        _epoch_done(tower, out, state, recipe, epoch, dev, log)
         tower.train()
     info = {**recipe, "history": state["history"], "steps": state["step"]}
     save_adapter(tower, out, **info)
     return info
+
+
+def _epoch_done(
+    tower: torch.nn.Module, out: Path, state: dict, recipe: dict, epoch: int, dev: dict, log: Callable
+) -> None:
+    """Record the epoch's dev losses, write its adapter to ``out/epoch<k>`` and the run's state."""
+    from lmm_apa.models.whisper_torch import save_adapter
+
+    state["history"].append({"epoch": epoch + 1, "step": state["step"], **dev})
+    log(json.dumps({"epoch": epoch + 1, **dev}))
+    save_adapter(tower, out / f"epoch{epoch + 1}", **recipe, history=state["history"])
+    (out / "ckpt" / "state.json").write_text(json.dumps(state))
 
 
 def _training_data(

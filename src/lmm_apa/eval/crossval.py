@@ -72,6 +72,7 @@ SCORERS: dict[str, Callable[[], Scorer]] = {
     "hier+prosody": lambda: HierScorer(extra_features=prosody_features),
     # ... or the Whisper decoder's probabilities of the text's words (align/heard_text.py)
     "evidence+decoder": lambda: EvidenceScorer(extra_features=decoder_features),
+    "hier+decoder": lambda: HierScorer(extra_features=decoder_features),
     "evidence+prosody+decoder": lambda: EvidenceScorer(
         extra_features=concat_features(prosody_features, decoder_features)
     ),
