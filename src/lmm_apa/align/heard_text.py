@@ -14,7 +14,7 @@ Columns (natural-log token probabilities; a word's tokens are those of " word" i
 
 Used through the scorers' ``extra_features`` hook (`decoder_features`), as `align.prosody` is. A
 recording's probabilities are kept in memory for the process and, where the environment variable
-``LMM_APA_HEARD_TEXT_CACHE`` names a folder, on disk (one .npy per recording and text), so that
+``LMM_APA_HEARD_TEXT_CACHE`` names a folder, on disk (one .npz per recording and text), so that
 several cross-validation runs pay the decoder once.
 """
 

@@ -101,7 +101,7 @@ def _example(
     target: np.ndarray,
     span: tuple | None,
     rng: random.Random,
-    shares,
+    shares: tuple[float, float],
 ) -> tuple[np.ndarray, np.ndarray]:
     """(input, target frames) of one training example: in a room or clean, then maybe cropped;
     ``shares`` = (clean share, crop share)."""
